@@ -1,0 +1,327 @@
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from incidents import lifecycle
+from incidents.models import Alert, Incident, Integration, Service, Status, TimelineEntry
+
+SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
+STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
+
+
+def badge(text, colour):
+    return format_html(
+        '<span style="background:{};color:#fff;padding:1px 6px;border-radius:3px;font-weight:600">{}</span>',
+        colour,
+        text,
+    )
+
+
+class IntegrationInline(admin.TabularInline):
+    model = Integration
+    extra = 0
+    fields = ["name", "kind", "enabled", "key", "copy_url", "created_at"]
+    readonly_fields = ["key", "copy_url", "created_at"]
+    show_change_link = True
+
+    @admin.display(description=_("URL to paste into the monitoring tool"))
+    def copy_url(self, obj):
+        if not obj.pk:
+            return _("(shown once saved)")
+        return format_html('<input type="text" readonly value="{}" size="60" onclick="this.select()">', obj.url)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "integration_count", "open_incident_count"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [IntegrationInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _integrations=Count("integrations", distinct=True),
+                _open=Count("incidents", filter=~Q(incidents__status=Status.RESOLVED), distinct=True),
+            )
+        )
+
+    @admin.display(description=_("integrations"), ordering="_integrations")
+    def integration_count(self, obj):
+        return obj._integrations
+
+    @admin.display(description=_("open incidents"), ordering="_open")
+    def open_incident_count(self, obj):
+        return obj._open
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "service", "kind", "enabled", "created_at"]
+    list_filter = ["kind", "enabled", "service"]
+    list_select_related = ["service"]
+    search_fields = ["name", "service__name", "service__slug"]
+    autocomplete_fields = ["service"]
+    readonly_fields = ["key", "events_url", "alertmanager_url", "created_at"]
+    actions = ["regenerate_keys"]
+
+    @admin.action(description=_("Regenerate the key of the selected integrations"), permissions=["change"])
+    def regenerate_keys(self, request, queryset):
+        for integration in queryset:
+            integration.regenerate_key()
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d key regenerated: update the monitoring tool.",
+                "%(count)d keys regenerated: update the monitoring tools.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = _("opened")
+    parameter_name = "opened"
+
+    def lookups(self, request, model_admin):
+        return [("1h", _("in the last hour")), ("24h", _("in the last 24 hours")), ("7d", _("in the last 7 days"))]
+
+    def queryset(self, request, queryset):
+        spans = {"1h": 1, "24h": 24, "7d": 24 * 7}
+        hours = spans.get(self.value())
+        if hours:
+            return queryset.filter(created_at__gte=timezone.now() - timezone.timedelta(hours=hours))
+        return queryset
+
+
+class NoteForm(forms.Form):
+    message = forms.CharField(
+        label=_("Add a note"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        max_length=lifecycle.MAX_NOTE_LENGTH,
+    )
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["number_display", "title", "service", "severity_badge", "status_badge", "age", "acknowledged_by"]
+    list_display_links = ["number_display", "title"]
+    list_filter = ["status", "severity", "service", ("created_at", admin.DateFieldListFilter), AgeFilter]
+    list_select_related = ["service", "acknowledged_by"]
+    search_fields = ["=number", "title", "dedup_key"]
+    ordering = ["-created_at", "-number"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["acknowledge_selected", "resolve_selected"]
+    change_form_template = "admin/incidents/incident/change_form.html"
+    fields = ["service", "title", "description", "severity"]
+    lifecycle_fields = [
+        "number",
+        "status",
+        "dedup_key",
+        "alert_count",
+        "created_at",
+        "last_alert_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+    ]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.fields
+        return self.lifecycle_fields + ["service", "title", "description", "severity"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # Severity, like status, changes only through the lifecycle functions.
+        return self.lifecycle_fields + ["service", "severity"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["title", "description"])
+            return
+        declared = lifecycle.declare(
+            service=form.cleaned_data["service"],
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data.get("description", ""),
+            severity=form.cleaned_data["severity"],
+            by=request.user,
+        )
+        obj.pk = declared.pk
+        obj.number = declared.number
+
+    @admin.display(description=_("number"), ordering="number")
+    def number_display(self, obj):
+        return f"#{obj.number}"
+
+    @admin.display(description=_("severity"), ordering="severity")
+    def severity_badge(self, obj):
+        return badge(obj.severity, SEVERITY_COLOURS.get(obj.severity, "#555"))
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#555"))
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, obj):
+        return timesince(obj.created_at)
+
+    def _apply(self, request, queryset, change, done_message):
+        done, refused = 0, []
+        for incident in queryset:
+            try:
+                change(incident, by=request.user)
+                done += 1
+            except lifecycle.TransitionError as exc:
+                refused.append(str(exc))
+        if done:
+            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description=_("Acknowledge the selected incidents"), permissions=["change"])
+    def acknowledge_selected(self, request, queryset):
+        self._apply(
+            request,
+            queryset.exclude(status=Status.ACKNOWLEDGED),
+            lifecycle.acknowledge,
+            _("%(count)d incident(s) acknowledged."),
+        )
+
+    @admin.action(description=_("Resolve the selected incidents"), permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        self._apply(request, queryset, lifecycle.resolve, _("%(count)d incident(s) resolved."))
+
+    # --- the incident page: buttons, timeline, note form, alerts -------------
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/acknowledge/",
+                self.admin_site.admin_view(self.acknowledge_view),
+                name="incidents_incident_acknowledge",
+            ),
+            path("<int:pk>/resolve/", self.admin_site.admin_view(self.resolve_view), name="incidents_incident_resolve"),
+            path("<int:pk>/note/", self.admin_site.admin_view(self.note_view), name="incidents_incident_note"),
+        ]
+        return urls + super().get_urls()
+
+    def _incident_for_post(self, request, pk, permission="change"):
+        if request.method != "POST":
+            return None, HttpResponseNotAllowed(["POST"])
+        incident = get_object_or_404(Incident, pk=pk)
+        if not request.user.has_perm(
+            f"incidents.{permission}_{'incident' if permission == 'change' else 'timelineentry'}"
+        ):
+            raise PermissionDenied
+        return incident, None
+
+    def _back(self, incident):
+        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+
+    def _transition_view(self, request, pk, change, done_message):
+        incident, refusal = self._incident_for_post(request, pk)
+        if refusal:
+            return refusal
+        try:
+            change(incident, by=request.user)
+        except lifecycle.TransitionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, done_message % {"number": incident.number}, messages.SUCCESS)
+            self.log_change(request, incident, str(done_message % {"number": incident.number}))
+        return self._back(incident)
+
+    def acknowledge_view(self, request, pk):
+        return self._transition_view(request, pk, lifecycle.acknowledge, _("Incident #%(number)s acknowledged."))
+
+    def resolve_view(self, request, pk):
+        return self._transition_view(request, pk, lifecycle.resolve, _("Incident #%(number)s resolved."))
+
+    def note_view(self, request, pk):
+        incident, refusal = self._incident_for_post(request, pk, permission="add")
+        if refusal:
+            return refusal
+        form = NoteForm(request.POST)
+        if form.is_valid():
+            try:
+                lifecycle.add_note(incident, by=request.user, message=form.cleaned_data["message"])
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _("Note added."), messages.SUCCESS)
+        else:
+            for error in form.errors.get("message", []):
+                self.message_user(request, error, messages.ERROR)
+        return self._back(incident)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        incident = self.get_object(request, object_id)
+        if incident is not None:
+            alerts = list(incident.alerts.select_related("integration").order_by("-received_at")[:50])
+            for alert in alerts:
+                alert.pretty_payload = json.dumps(alert.payload, indent=2, sort_keys=True)
+            extra_context.update(
+                timeline=incident.timeline.select_related("actor").order_by("at", "id"),
+                alerts=alerts,
+                note_form=NoteForm(),
+                can_work=request.user.has_perm("incidents.change_incident"),
+                can_note=request.user.has_perm("incidents.add_timelineentry"),
+                is_open=incident.is_open,
+                is_triggered=incident.status == Status.TRIGGERED,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: visible, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "action", "summary", "severity", "integration", "incident"]
+    list_filter = ["action", "severity", "integration__service"]
+    list_select_related = ["integration", "integration__service", "incident"]
+    search_fields = ["dedup_key", "summary", "fingerprint"]
+    raw_id_fields = ["incident", "integration"]
+    show_full_result_count = False
+    ordering = ["-received_at"]
+
+
+@admin.register(TimelineEntry)
+class TimelineEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "incident", "kind", "actor_display", "message"]
+    list_filter = ["kind"]
+    list_select_related = ["incident", "actor"]
+    search_fields = ["message", "=incident__number"]
+    raw_id_fields = ["incident", "actor"]
+    show_full_result_count = False

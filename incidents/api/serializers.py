@@ -1,0 +1,112 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "name"]
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "name", "slug", "description", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class ServiceSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "slug", "name"]
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Where the monitoring tool sends its events.")
+    events_url = serializers.CharField(read_only=True, help_text="Events API v2 endpoint (routing_key = key).")
+    alertmanager_url = serializers.CharField(read_only=True, help_text="Alertmanager webhook URL for this key.")
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "service",
+            "kind",
+            "name",
+            "key",
+            "enabled",
+            "created_at",
+            "url",
+            "events_url",
+            "alertmanager_url",
+        ]
+        read_only_fields = ["service", "key", "created_at"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    service = ServiceSummarySerializer(read_only=True)
+    acknowledged_by = UserSummarySerializer(read_only=True)
+    resolved_by = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "number",
+            "title",
+            "description",
+            "service",
+            "severity",
+            "status",
+            "dedup_key",
+            "alert_count",
+            "created_at",
+            "last_alert_at",
+            "acknowledged_at",
+            "resolved_at",
+            "acknowledged_by",
+            "resolved_by",
+        ]
+        read_only_fields = fields
+
+
+class DeclareIncidentSerializer(serializers.Serializer):
+    service = serializers.CharField(help_text="The service's id or slug.")
+    title = serializers.CharField(max_length=1024)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV2)
+
+    def validate_service(self, value):
+        service = Service.objects.filter(slug=value).first()
+        if service is None and value.isdigit():
+            service = Service.objects.filter(pk=int(value)).first()
+        if service is None:
+            raise serializers.ValidationError(f"Unknown service {value!r}.")
+        return service
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["id", "at", "kind", "actor", "message", "data"]
+        read_only_fields = fields
+
+    def get_actor(self, entry) -> str:
+        return entry.actor_display
+
+
+class NoteSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=10_000, trim_whitespace=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    message = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")

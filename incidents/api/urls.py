@@ -1,0 +1,27 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from incidents.api import ingest_views, views
+
+router = SimpleRouter()
+router.register("services", views.ServiceViewSet, basename="service")
+router.register("incidents", views.IncidentViewSet, basename="incident")
+
+integrations = SimpleRouter()
+integrations.register("integrations", views.IntegrationViewSet, basename="service-integration")
+
+timeline = SimpleRouter()
+timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
+
+urlpatterns = [
+    path("v2/enqueue", ingest_views.EventsV2View.as_view(), name="events-v2-enqueue"),
+    path("api/v1/events/", ingest_views.EventsAliasView.as_view(), name="events-v2"),
+    path(
+        "api/v1/integrations/<str:key>/alertmanager/",
+        ingest_views.AlertmanagerView.as_view(),
+        name="alertmanager-webhook",
+    ),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
+    path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),
+]

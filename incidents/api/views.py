@@ -1,0 +1,162 @@
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from incidents import lifecycle
+from incidents.api import serializers as s
+from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
+
+RESPONDER = ["incidents.change_incident"]
+
+
+class ServiceViewSet(viewsets.ModelViewSet):
+    """Services: what can break and be paged for. Managers edit them."""
+
+    queryset = Service.objects.all()
+    serializer_class = s.ServiceSerializer
+
+
+class IntegrationViewSet(viewsets.ModelViewSet):
+    """A service's integrations; the key and the URLs to paste into a monitoring tool."""
+
+    serializer_class = s.IntegrationSerializer
+    queryset = Integration.objects.none()
+
+    def get_service(self):
+        return get_object_or_404(Service, pk=self.kwargs["service_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Integration.objects.none()
+        return Integration.objects.filter(service=self.get_service()).select_related("service")
+
+    def perform_create(self, serializer):
+        serializer.save(service=self.get_service())
+
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
+    @action(detail=True, methods=["post"], url_path="regenerate-key")
+    def regenerate_key(self, request, service_pk=None, pk=None):
+        integration = self.get_object()
+        integration.regenerate_key()
+        return Response(self.get_serializer(integration).data)
+
+    action_permissions = {"regenerate_key": ["incidents.change_integration"]}
+
+
+def _csv_choices(request, name, choices):
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    unknown = [v for v in values if v not in choices]
+    if unknown:
+        raise ValidationError({name: [f"Unknown value(s) {', '.join(unknown)}; expected {', '.join(choices)}."]})
+    return values
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated: triggered, acknowledged, resolved."),
+            OpenApiParameter("service", str, description="Service id or slug."),
+            OpenApiParameter("severity", str, description="Comma-separated: SEV1 … SEV4."),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="ISO 8601 instant."),
+        ]
+    ),
+    create=extend_schema(request=s.DeclareIncidentSerializer, responses={201: s.IncidentSerializer}),
+)
+class IncidentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Incidents: list and filter them, declare one, and work it."""
+
+    serializer_class = s.IncidentSerializer
+    queryset = Incident.objects.select_related("service", "acknowledged_by", "resolved_by")
+    action_permissions = {
+        "acknowledge": RESPONDER,
+        "resolve": RESPONDER,
+        "create": ["incidents.add_incident"],
+    }
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        statuses = _csv_choices(self.request, "status", Status.values)
+        if statuses:
+            queryset = queryset.filter(status__in=statuses)
+        severities = _csv_choices(self.request, "severity", Severity.values)
+        if severities:
+            queryset = queryset.filter(severity__in=severities)
+        service = params.get("service")
+        if service:
+            match = Q(service__slug=service)
+            if service.isdigit():
+                match |= Q(service_id=int(service))
+            queryset = queryset.filter(match)
+        created_after = params.get("created_after")
+        if created_after:
+            try:
+                parsed = parse_datetime(created_after.replace(" ", "+"))
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.tzinfo is None:
+                raise ValidationError({"created_after": ["Use an ISO 8601 instant with a time zone."]})
+            queryset = queryset.filter(created_at__gt=parsed)
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        form = s.DeclareIncidentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident = lifecycle.declare(by=request.user, **form.validated_data)
+        return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+
+    def _reloaded(self, incident):
+        return self.get_queryset().get(pk=incident.pk)
+
+    @extend_schema(request=None, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        incident = lifecycle.acknowledge(self.get_object(), by=request.user)
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=s.ResolveSerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        form = s.ResolveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident = lifecycle.resolve(self.get_object(), by=request.user, message=form.validated_data["message"])
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+
+class TimelineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """An incident's timeline, oldest first. POST adds a note."""
+
+    serializer_class = s.TimelineEntrySerializer
+    queryset = TimelineEntry.objects.none()
+    pagination_class = None
+
+    def get_incident(self):
+        return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return TimelineEntry.objects.none()
+        return TimelineEntry.objects.filter(incident=self.get_incident()).select_related("actor")
+
+    @extend_schema(request=s.NoteSerializer, responses={201: s.TimelineEntrySerializer})
+    def create(self, request, *args, **kwargs):
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            entry = lifecycle.add_note(self.get_incident(), by=request.user, message=form.validated_data["message"])
+        except ValueError as exc:
+            raise ValidationError({"message": [str(exc)]}) from None
+        return Response(s.TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,210 @@
+"""Every change of an incident's state goes through one function here.
+
+Each function owns its transaction, writes the timeline entry in that same
+transaction and schedules follow-up work only after commit.
+"""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents.models import Incident, IncidentCounter, Severity, Status, TimelineEntry
+from project.api import ConflictError
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE_LENGTH = 10_000
+
+
+class TransitionError(ConflictError):
+    """The incident's current state does not allow this change."""
+
+
+def _actor_fields(by, actor_name):
+    return {"actor": by, "actor_name": "" if by else (actor_name or "Piquet")}
+
+
+def _write(incident, kind, message, *, by=None, actor_name="", data=None, at=None):
+    return TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        message=message,
+        data=data or {},
+        at=at or timezone.now(),
+        **_actor_fields(by, actor_name),
+    )
+
+
+def _next_number():
+    """The next incident number; the counter row stays locked until commit."""
+    if not IncidentCounter.objects.filter(pk=1).update(value=F("value") + 1):
+        IncidentCounter.objects.create(pk=1, value=1)
+    return IncidentCounter.objects.values_list("value", flat=True).get(pk=1)
+
+
+def _lock_open(service, dedup_key):
+    return (
+        Incident.objects.select_for_update()
+        .filter(service=service, dedup_key=dedup_key)
+        .exclude(status=Status.RESOLVED)
+        .first()
+    )
+
+
+def _after_trigger(incident):
+    from django_q.tasks import async_task
+
+    for task in settings.PIQUET_ON_INCIDENT_TRIGGERED:
+        async_task(task, incident.pk, task_name=f"{task}:{incident.pk}")
+
+
+def open_or_join(*, service, dedup_key, title, severity, description="", actor_name="", data=None, at=None):
+    """Return `(incident, created)`: the open incident with this key, or a new one.
+
+    Safe under concurrency: a concurrent creator makes the insert fail on the
+    one-open-incident constraint, and the caller then joins that incident.
+    Must run inside a transaction; the incident row is locked until it ends.
+    """
+    incident = _lock_open(service, dedup_key)
+    if incident is not None:
+        return incident, False
+    now = at or timezone.now()
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                number=_next_number(),
+                service=service,
+                dedup_key=dedup_key,
+                title=title[:1024],
+                description=description,
+                severity=severity,
+                created_at=now,
+            )
+            _write(
+                incident,
+                TimelineEntry.Kind.TRIGGERED,
+                _("Triggered by %(actor)s: %(title)s") % {"actor": actor_name or "Piquet", "title": incident.title},
+                actor_name=actor_name,
+                data=data,
+                at=now,
+            )
+    except IntegrityError:
+        incident = _lock_open(service, dedup_key)
+        if incident is None:
+            raise
+        return incident, False
+    logger.info(
+        "incident triggered number=%s service=%s dedup_key=%s severity=%s",
+        incident.number,
+        service.slug,
+        dedup_key,
+        severity,
+    )
+    transaction.on_commit(lambda: _after_trigger(incident))
+    return incident, True
+
+
+def record_alert_joined(incident, *, at=None, count=1):
+    """Count alerts that joined an open incident (the row is locked by the caller)."""
+    at = at or timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + count, last_alert_at=at)
+    incident.alert_count += count
+    incident.last_alert_at = at
+
+
+def declare(*, service, title, by, severity=Severity.SEV2, description=""):
+    """A person opens an incident by hand (no monitoring alert)."""
+    if severity not in Severity.values:
+        raise ValueError(f"unknown severity {severity!r}")
+    with transaction.atomic():
+        now = timezone.now()
+        incident = Incident.objects.create(
+            number=_next_number(),
+            service=service,
+            dedup_key=f"declared-{uuid.uuid4().hex}",
+            title=title[:1024],
+            description=description,
+            severity=severity,
+            created_at=now,
+        )
+        _write(
+            incident,
+            TimelineEntry.Kind.DECLARED,
+            _("Declared: %(title)s") % {"title": incident.title},
+            by=by,
+            at=now,
+        )
+        transaction.on_commit(lambda: _after_trigger(incident))
+    logger.info("incident declared number=%s service=%s by=%s", incident.number, service.slug, by)
+    return incident
+
+
+def acknowledge(incident, *, by=None, actor_name=""):
+    """Someone is on it. Acknowledging twice changes nothing; a resolved incident cannot be."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Status.RESOLVED:
+            raise TransitionError(
+                _("Incident #%(number)s is already resolved and cannot be acknowledged.") % {"number": incident.number}
+            )
+        if incident.status == Status.ACKNOWLEDGED:
+            return incident
+        incident.status = Status.ACKNOWLEDGED
+        incident.acknowledged_at = timezone.now()
+        incident.acknowledged_by = by
+        incident.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+        _write(incident, TimelineEntry.Kind.ACKNOWLEDGED, _("Acknowledged"), by=by, actor_name=actor_name)
+    logger.info("incident acknowledged number=%s by=%s", incident.number, by or actor_name)
+    return incident
+
+
+def resolve(incident, *, by=None, actor_name="", message=""):
+    """The incident is over. Resolving twice is an error."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Status.RESOLVED:
+            raise TransitionError(_("Incident #%(number)s is already resolved.") % {"number": incident.number})
+        incident.status = Status.RESOLVED
+        incident.resolved_at = timezone.now()
+        incident.resolved_by = by
+        incident.save(update_fields=["status", "resolved_at", "resolved_by"])
+        _write(incident, TimelineEntry.Kind.RESOLVED, message or _("Resolved"), by=by, actor_name=actor_name)
+    logger.info("incident resolved number=%s by=%s", incident.number, by or actor_name)
+    return incident
+
+
+def add_note(incident, *, by, message):
+    """A responder writes on the timeline."""
+    message = (message or "").strip()
+    if not message:
+        raise ValueError(_("A note cannot be empty."))
+    if len(message) > MAX_NOTE_LENGTH:
+        raise ValueError(_("A note is at most %(max)s characters.") % {"max": MAX_NOTE_LENGTH})
+    with transaction.atomic():
+        return _write(incident, TimelineEntry.Kind.NOTE, message, by=by)
+
+
+def change_severity(incident, *, severity, by=None, actor_name=""):
+    if severity not in Severity.values:
+        raise ValueError(_("Unknown severity %(severity)s.") % {"severity": severity})
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        old = incident.severity
+        if old == severity:
+            return incident
+        incident.severity = severity
+        incident.save(update_fields=["severity"])
+        _write(
+            incident,
+            TimelineEntry.Kind.SEVERITY,
+            _("Severity changed from %(old)s to %(new)s") % {"old": old, "new": severity},
+            by=by,
+            actor_name=actor_name,
+            data={"from": old, "to": severity},
+        )
+    return incident

@@ -1,0 +1,281 @@
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+KEY_LENGTH = 32
+
+
+def generate_integration_key():
+    """A random 32-character key (hex), unguessable and URL-safe."""
+    return secrets.token_hex(KEY_LENGTH // 2)
+
+
+class Severity(models.TextChoices):
+    SEV1 = "SEV1", _("SEV1 – critical")
+    SEV2 = "SEV2", _("SEV2 – major")
+    SEV3 = "SEV3", _("SEV3 – minor")
+    SEV4 = "SEV4", _("SEV4 – informational")
+
+
+class Status(models.TextChoices):
+    TRIGGERED = "triggered", _("Triggered")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Service(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        help_text=_("Short identifier used in URLs and by CI pipelines, e.g. 'website'."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self):
+        return self.name
+
+
+class Integration(models.Model):
+    class Kind(models.TextChoices):
+        EVENTS_V2 = "events_v2", _("Events API v2 (PagerDuty-compatible)")
+        ALERTMANAGER = "alertmanager", _("Prometheus Alertmanager webhook")
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("service")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.EVENTS_V2)
+    name = models.CharField(_("name"), max_length=200, help_text=_("Where the alerts come from, e.g. 'Prometheus'."))
+    key = models.CharField(
+        _("integration key"),
+        max_length=KEY_LENGTH,
+        unique=True,
+        default=generate_integration_key,
+        editable=False,
+        help_text=_("Secret that monitoring tools send as routing key. Regenerate it if it leaked."),
+    )
+    enabled = models.BooleanField(
+        _("enabled"), default=True, help_text=_("Events sent to a disabled integration are refused.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
+
+    def __str__(self):
+        return f"{self.service} / {self.name}"
+
+    def regenerate_key(self):
+        self.key = generate_integration_key()
+        self.save(update_fields=["key"])
+
+    @property
+    def events_url(self):
+        return settings.PIQUET_BASE_URL + reverse("events-v2-enqueue")
+
+    @property
+    def alertmanager_url(self):
+        return settings.PIQUET_BASE_URL + reverse("alertmanager-webhook", args=[self.key])
+
+    @property
+    def url(self):
+        """The URL a monitoring tool posts to for this integration's kind."""
+        if self.kind == self.Kind.ALERTMANAGER:
+            return self.alertmanager_url
+        return self.events_url
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status=Status.RESOLVED)
+
+
+class IncidentCounter(models.Model):
+    """Hands out incident numbers: one row, incremented under its row lock."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("incident counter")
+
+    def __str__(self):
+        return str(self.value)
+
+
+class Incident(models.Model):
+    number = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("service"))
+    title = models.CharField(_("title"), max_length=1024)
+    description = models.TextField(_("description"), blank=True)
+    severity = models.CharField(_("severity"), max_length=4, choices=Severity.choices, default=Severity.SEV2)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.TRIGGERED)
+    dedup_key = models.CharField(
+        _("deduplication key"),
+        max_length=255,
+        help_text=_("Alerts with this key join this incident while it is open."),
+    )
+    alert_count = models.PositiveIntegerField(_("alerts"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_alert_at = models.DateTimeField(_("last alert at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-number"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "dedup_key"],
+                condition=~Q(status="resolved"),
+                name="one_open_incident_per_dedup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            models.Index(fields=["-created_at"], name="incident_created"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.title}"
+
+    @property
+    def is_open(self):
+        return self.status != Status.RESOLVED
+
+    def get_absolute_url(self):
+        return reverse("admin:incidents_incident_change", args=[self.pk])
+
+    @property
+    def url(self):
+        return settings.PIQUET_BASE_URL + self.get_absolute_url()
+
+
+class Alert(models.Model):
+    """An accepted event, kept as it was received."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("integration")
+    )
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        null=True,
+        blank=True,
+        verbose_name=_("incident"),
+    )
+    dedup_key = models.CharField(_("deduplication key"), max_length=255)
+    action = models.CharField(_("action"), max_length=20)
+    summary = models.CharField(_("summary"), max_length=1024, blank=True)
+    severity = models.CharField(_("severity"), max_length=20, blank=True)
+    source = models.CharField(_("source"), max_length=1024, blank=True)
+    fingerprint = models.CharField(
+        _("fingerprint"),
+        max_length=255,
+        blank=True,
+        help_text=_("Alertmanager's identity of one alert inside its group."),
+    )
+    status = models.CharField(_("alert status"), max_length=20, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "fingerprint"],
+                condition=~Q(fingerprint=""),
+                name="one_alert_per_fingerprint_and_incident",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.dedup_key}"
+
+
+class TimelineEntry(models.Model):
+    """One line of an incident's history. Append-only."""
+
+    class Kind(models.TextChoices):
+        TRIGGERED = "triggered", _("Triggered")
+        DECLARED = "declared", _("Declared")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+        NOTE = "note", _("Note")
+        SEVERITY = "severity", _("Severity changed")
+        ALERT = "alert", _("Alert")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(
+        _("actor name"), max_length=200, blank=True, help_text=_("The integration or system when no person acted.")
+    )
+    message = models.TextField(_("message"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        indexes = [models.Index(fields=["incident", "at"], name="timeline_incident_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("Timeline entries cannot be changed once written."))
+        super().save(*args, **kwargs)
+
+    @property
+    def actor_display(self):
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_name or "Piquet"

@@ -1,0 +1,3 @@
+from incidents.api.urls import urlpatterns
+
+__all__ = ["urlpatterns"]

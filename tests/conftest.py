@@ -1,0 +1,88 @@
+import os
+import shutil
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from project.roles import MANAGERS, RESPONDERS, STAKEHOLDERS
+from tests.factories import IntegrationFactory, ServiceFactory, UserFactory
+
+STRICT = os.environ.get("PIQUET_STRICT_TESTS") == "1"
+
+
+def require_binary(path_or_name):
+    """Skip when an outside binary is missing — unless PIQUET_STRICT_TESTS=1 (CI), where it fails."""
+    found = shutil.which(path_or_name)
+    if found:
+        return found
+    message = f"{path_or_name} is not installed (run `make test-deps`)"
+    if STRICT:
+        pytest.fail(message + "; PIQUET_STRICT_TESTS=1 forbids skipping", pytrace=False)
+    pytest.skip(message)
+
+
+def is_postgres():
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def require_postgres():
+    if not is_postgres():
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://…")
+
+
+@pytest.fixture
+def responder(db):
+    return UserFactory(username="rita", first_name="Rita", last_name="Responder", roles=[RESPONDERS])
+
+
+@pytest.fixture
+def teammate(db):
+    return UserFactory(username="theo", first_name="Théo", last_name="Teammate", roles=[RESPONDERS])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="mona", first_name="Mona", last_name="Manager", roles=[MANAGERS, RESPONDERS])
+
+
+@pytest.fixture
+def stakeholder(db):
+    return UserFactory(username="sam", first_name="Sam", last_name="Stakeholder", roles=[STAKEHOLDERS])
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="olga", first_name="Olga", last_name="Outsider", is_staff=False)
+
+
+def api_client_for(user):
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api_for():
+    return api_client_for
+
+
+@pytest.fixture
+def service(db):
+    return ServiceFactory(name="Website", slug="website")
+
+
+@pytest.fixture
+def integration(service):
+    return IntegrationFactory(service=service, name="Prometheus")
+
+
+@pytest.fixture
+def am_integration(service):
+    from incidents.models import Integration
+
+    return IntegrationFactory(service=service, name="Alertmanager", kind=Integration.Kind.ALERTMANAGER)
