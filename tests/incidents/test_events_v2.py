@@ -171,8 +171,8 @@ def test_wrong_method_gets_json_405(client):
 
 def test_nul_characters_are_refused_not_crashing(client, integration):
     body = (
-        '{"routing_key": "%s", "event_action": "trigger", '
-        '"payload": {"summary": "a\\u0000b", "source": "s", "severity": "info"}}' % integration.key
+        '{"routing_key": "' + integration.key + '", "event_action": "trigger", '
+        '"payload": {"summary": "a\\u0000b", "source": "s", "severity": "info"}}'
     )
     response = client.post("/v2/enqueue", body, content_type="application/json")
     assert response.status_code == 400

@@ -78,11 +78,11 @@ def test_schema_and_docs_are_served(client):
 def test_settings_refuse_to_start_without_secret_key_unless_debug(tmp_path):
     code = "import project.settings"
     env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "SECRET_KEY": ""}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     env["DEBUG"] = "1"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
 

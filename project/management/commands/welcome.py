@@ -1,5 +1,7 @@
 """Print where Piquet runs, the demo login and a curl that triggers a test incident."""
 
+import json
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -23,9 +25,13 @@ class Command(BaseCommand):
         self.stdout.write(f"  API docs: {base}/api/docs/")
         if integration:
             self.stdout.write("  Trigger a test incident:")
+            event = {
+                "routing_key": integration.key,
+                "event_action": "trigger",
+                "payload": {"summary": "Website is down", "source": "curl", "severity": "critical"},
+            }
             self.stdout.write(
-                f"  curl -sS -X POST {integration.events_url} -H 'Content-Type: application/json' -d "
-                f"'{{\"routing_key\": \"{integration.key}\", \"event_action\": \"trigger\", "
-                f"\"payload\": {{\"summary\": \"Website is down\", \"source\": \"curl\", \"severity\": \"critical\"}}}}'"
+                f"  curl -sS -X POST {integration.events_url} -H 'Content-Type: application/json' "
+                f"-d '{json.dumps(event)}'"
             )
         self.stdout.write("")
