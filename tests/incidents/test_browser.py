@@ -1,0 +1,73 @@
+"""A responder works an incident in the admin with a real browser (Debian's Chromium)."""
+
+import pytest
+from django.urls import reverse
+
+from incidents.models import Status
+from tests.conftest import require_binary
+from tests.factories import IncidentFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    chromium = require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the test still
+    # reads the database synchronously between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(locale="en-GB")
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline(
+    role_groups, responder, page, live_url, service
+):
+    incident = IncidentFactory(service=service, title="Checkout answers 502", dedup_key="checkout-502")
+
+    page.goto(live_url + reverse("admin:login"))
+    page.fill("input[name=username]", responder.username)
+    page.fill("input[name=password]", "secret-pass-123")
+    page.click("input[type=submit]")
+    page.wait_for_url(live_url + reverse("admin:index"))
+
+    page.goto(live_url + reverse("admin:incidents_incident_changelist"))
+    page.get_by_role("link", name="Checkout answers 502").click()
+    page.wait_for_url(live_url + reverse("admin:incidents_incident_change", args=[incident.pk]))
+    timeline = page.locator("#timeline ol.piquet-timeline")
+    assert timeline.locator("li").count() == 1
+
+    page.click("input[name=acknowledge]")
+    page.wait_for_selector("#timeline ol.piquet-timeline li.timeline-acknowledged")
+    assert page.locator("input[name=acknowledge]").count() == 0
+    assert "Rita Responder" in timeline.locator("li.timeline-acknowledged").inner_text()
+
+    page.fill("#note-form textarea[name=message]", "Rolled back release 2026.11.27; watching error rate.")
+    page.click("#note-form input[name=add_note]")
+    note = page.wait_for_selector("#timeline ol.piquet-timeline li.timeline-note")
+    assert "Rolled back release 2026.11.27; watching error rate." in note.inner_text()
+    assert "Rita Responder" in note.inner_text()
+
+    kinds = [item.get_attribute("class") for item in timeline.locator("li").all()]
+    assert kinds == ["timeline-triggered", "timeline-acknowledged", "timeline-note"]
+    incident.refresh_from_db()
+    assert incident.status == Status.ACKNOWLEDGED
+    assert incident.acknowledged_by == responder
+    assert incident.timeline.get(kind="note").actor == responder
