@@ -18,4 +18,14 @@ def healthz(request):
     except DatabaseError as exc:
         logger.error("healthz: database unavailable: %s", exc.__class__.__name__)
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "time": timezone.now().isoformat()})
+    from project.models import Heartbeat
+
+    worker = Heartbeat.objects.filter(name="worker").values_list("at", flat=True).first()
+    return JsonResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "time": timezone.now().isoformat(),
+            "worker_last_seen": worker.isoformat() if worker else None,
+        }
+    )

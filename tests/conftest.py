@@ -33,6 +33,30 @@ def require_postgres():
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://…")
 
 
+def subprocess_env(**extra):
+    """Environment for a child process (worker, server) that uses this test's database."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "SECRET_KEY": "piquet-test-key",
+        "DATABASE_URL": url,
+        "Q_BROKER": settings.Q_BROKER,
+        "EMAIL_URL": "consolemail://",
+        "PIQUET_BASE_URL": settings.PIQUET_BASE_URL,
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
+    env.update(extra)
+    return env
+
+
 @pytest.fixture
 def responder(db):
     return UserFactory(username="rita", first_name="Rita", last_name="Responder", roles=[RESPONDERS])

@@ -211,4 +211,5 @@ def test_pagerduty_client_can_trigger_and_resolve(live_server, integration):
     dedup_key = session.trigger("Checkout is failing", "shop-1", severity="error")
     assert Incident.objects.get(dedup_key=dedup_key).status == "triggered"
     session.resolve(dedup_key)
+    session.close()  # no keep-alive connection may outlive the live server's database
     assert Incident.objects.get(dedup_key=dedup_key).status == "resolved"
