@@ -1,18 +1,7 @@
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
-
-
-class UserSummarySerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
-
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "username", "name"]
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+from project.serializers import UserSummarySerializer
 
 
 class ServiceSerializer(serializers.ModelSerializer):
