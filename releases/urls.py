@@ -1,1 +1,3 @@
-urlpatterns = []
+from releases.api.urls import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,281 @@
+"""When a release window is active: cron, one-off and public-holiday windows.
+
+Cron windows follow GitLab's deploy freezes: a window is active at t when the
+latest start at or before t is later than the latest end at or before t. Cron
+expressions are read on the local wall clock of the window's zone, so
+"Friday 12:00 to Monday 08:00" stays 08:00 across daylight saving time. A
+local time that does not exist (spring forward) means the first instant after
+the gap; an ambiguous one (fall back) means its first occurrence. Occurrences
+are half-open: active at their start, not at their end.
+"""
+
+import threading
+from collections import OrderedDict
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
+
+import holidays
+from cron_descriptor import ExpressionDescriptor, Options
+from croniter import CroniterBadDateError, croniter
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+# How far around t a cron search starts, to cover an ambiguous (fall-back) hour.
+FOLD_MARGIN = timedelta(hours=3)
+MAX_STEPS = 400
+CACHE_SIZE = 20_000
+
+
+class Occurrence(NamedTuple):
+    start: datetime
+    end: datetime
+
+    def contains(self, t):
+        return self.start <= t < self.end
+
+
+def to_aware(naive, tz):
+    """A local wall-clock time as an aware instant (gap → first instant after it, fold → first)."""
+    aware = naive.replace(tzinfo=tz, fold=0)
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+        return aware.astimezone(UTC)
+    # Inside a spring-forward gap: the transition lies between the two readings.
+    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    high = aware.astimezone(UTC)
+    if low > high:
+        low, high = high, low
+    while high - low > timedelta(seconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).replace(tzinfo=None) < naive:
+            low = mid
+        else:
+            high = mid
+    return high.replace(microsecond=0)
+
+
+def local_wall(t, tz):
+    return t.astimezone(tz).replace(tzinfo=None)
+
+
+def _latest_at_or_before(expr, tz, t):
+    """The latest instant matching a cron expression at or before t, or None."""
+    it = croniter(expr, local_wall(t, tz) + FOLD_MARGIN)
+    try:
+        for _step in range(MAX_STEPS):
+            candidate = to_aware(it.get_prev(datetime), tz)
+            if candidate <= t:
+                return candidate
+    except CroniterBadDateError:
+        return None
+    return None
+
+
+def _instants_after(expr, tz, t):
+    """Instants matching a cron expression strictly after t, increasing, without repeats."""
+    it = croniter(expr, local_wall(t, tz) - FOLD_MARGIN)
+    last = None
+    while True:
+        try:
+            candidate = to_aware(it.get_next(datetime), tz)
+        except CroniterBadDateError:
+            return
+        if candidate <= t or candidate == last:
+            continue
+        last = candidate
+        yield candidate
+
+
+def _cron_occurrences(window, start, end):
+    tz = window.zone
+    latest_start = _latest_at_or_before(window.start_cron, tz, start)
+    latest_end = _latest_at_or_before(window.end_cron, tz, start)
+    opened = None
+    if latest_start is not None and (latest_end is None or latest_start > latest_end):
+        # Active since the first start after the last end, however many starts came since.
+        opened = next(_instants_after(window.start_cron, tz, latest_end), latest_start) if latest_end else latest_start
+    starts = _instants_after(window.start_cron, tz, start)
+    ends = _instants_after(window.end_cron, tz, start)
+    next_start, next_end = next(starts, None), next(ends, None)
+    found = []
+    for _step in range(MAX_STEPS * 4):
+        candidates = [x for x in (next_start, next_end) if x is not None]
+        if not candidates:
+            break
+        x = min(candidates)
+        if x >= end:
+            break
+        if next_end == x:
+            if opened is not None:
+                found.append(Occurrence(opened, x))
+                opened = None
+            next_end = next(ends, None)
+            if next_start == x:
+                next_start = next(starts, None)
+        else:
+            if opened is None:
+                opened = x
+            next_start = next(starts, None)
+    if opened is not None and next_end is not None:
+        found.append(Occurrence(opened, next_end))
+    return found
+
+
+@lru_cache(maxsize=256)
+def _holiday_dates(country, subdivision, year):
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year).keys())
+
+
+def holiday_names(window, day):
+    table = holidays.country_holidays(window.holiday_country, subdiv=window.holiday_subdivision or None, years=day.year)
+    return table.get(day)
+
+
+def _is_holiday(window, day):
+    return day in _holiday_dates(window.holiday_country, window.holiday_subdivision, day.year)
+
+
+def _holiday_occurrences(window, start, end):
+    tz = window.zone
+    first = local_wall(start, tz).date() - timedelta(days=1)
+    last = local_wall(end, tz).date() + timedelta(days=1)
+    while _is_holiday(window, first):
+        first -= timedelta(days=1)
+    found = []
+    day = first
+    run_start = None
+    while day <= last or run_start is not None:
+        if _is_holiday(window, day):
+            if run_start is None:
+                run_start = day
+        elif run_start is not None:
+            occurrence = Occurrence(
+                to_aware(datetime.combine(run_start, time()), tz), to_aware(datetime.combine(day, time()), tz)
+            )
+            if occurrence.end > start and occurrence.start < end:
+                found.append(occurrence)
+            run_start = None
+        day += timedelta(days=1)
+    return found
+
+
+def occurrences(window, start, end):
+    """The window's occurrences overlapping [start, end), each with its full start and end."""
+    form = window.form
+    if form == "cron":
+        return _cron_occurrences(window, start, end)
+    if form == "once":
+        if window.starts_at < end and window.ends_at > start:
+            return [Occurrence(window.starts_at, window.ends_at)]
+        return []
+    if form == "holidays":
+        return _holiday_occurrences(window, start, end)
+    return []
+
+
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _day_floor(t):
+    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def cached_occurrences(window, start, end):
+    """`occurrences` over whole UTC days, kept per window version (its `updated_at`)."""
+    first = _day_floor(start)
+    last = _day_floor(end)
+    if last < end:
+        last += timedelta(days=1)
+    key = (window.pk, window.updated_at, first, last)
+    if window.pk is None:
+        return occurrences(window, first, last)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    found = occurrences(window, first, last)
+    with _cache_lock:
+        _cache[key] = found
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found
+
+
+def occurrence_at(window, t):
+    """The occurrence active at t, or None."""
+    for occurrence in cached_occurrences(window, t, t + timedelta(seconds=1)):
+        if occurrence.contains(t):
+            return occurrence
+    return None
+
+
+def is_active(window, t):
+    return occurrence_at(window, t) is not None
+
+
+def next_occurrences(window, after, count=10, horizon=timedelta(days=3 * 366)):
+    """Up to `count` occurrences that end after `after` (the current one first)."""
+    span = timedelta(days=8)
+    while True:
+        found = [o for o in occurrences(window, after, after + span) if o.end > after]
+        if len(found) >= count or span >= horizon:
+            return found[:count]
+        span *= 3
+
+
+def next_change(window, t):
+    """(next start, next end) after t: while active, the next start is the following occurrence's."""
+    upcoming = next_occurrences(window, t, count=2)
+    if not upcoming:
+        return None, None
+    first = upcoming[0]
+    if first.start <= t:
+        return (upcoming[1].start if len(upcoming) > 1 else None), first.end
+    return first.start, first.end
+
+
+def _cron_words(expr):
+    options = Options()
+    options.use_24hour_time_format = True
+    options.locale_code = "fr_FR" if (get_language() or "en").startswith("fr") else "en_US"
+    try:
+        words = ExpressionDescriptor(expr, options).get_description()
+    except Exception:  # words are a nicety; the cron itself was validated
+        return expr
+    return words[:1].lower() + words[1:]
+
+
+def describe_rule(window):
+    """The window's rule in words."""
+    form = window.form
+    if form == "cron":
+        return _("starts %(start)s; ends %(end)s (%(zone)s)") % {
+            "start": _cron_words(window.start_cron),
+            "end": _cron_words(window.end_cron),
+            "zone": window.time_zone,
+        }
+    if form == "once":
+        return _("from %(start)s to %(end)s (%(zone)s)") % {
+            "start": local_wall(window.starts_at, window.zone).strftime("%Y-%m-%d %H:%M"),
+            "end": local_wall(window.ends_at, window.zone).strftime("%Y-%m-%d %H:%M"),
+            "zone": window.time_zone,
+        }
+    if form == "holidays":
+        place = window.holiday_country + (f"/{window.holiday_subdivision}" if window.holiday_subdivision else "")
+        return _("public holidays of %(place)s, whole days (%(zone)s)") % {"place": place, "zone": window.time_zone}
+    return ""
+
+
+def describe_occurrence(occurrence, tz):
+    """'Fri 12:00 → Mon 08:00, Europe/Zurich' (dates added when more than a week apart)."""
+    start = local_wall(occurrence.start, tz)
+    end = local_wall(occurrence.end, tz)
+    long = end - start >= timedelta(days=6)
+    fmt = "%a %d %b %H:%M" if long else "%a %H:%M"
+    return f"{start.strftime(fmt)} → {end.strftime(fmt)}, {tz.key}"
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
