@@ -24,9 +24,13 @@ RESPONDER_MODELS = {
 MANAGER_EXCLUDED = {("incidents", "incident"), ("incidents", "alert"), ("incidents", "timelineentry")}
 
 
+# Managers look after people too: their contact methods and notification rules.
+MANAGER_EXTRA = {("auth", "view_user"), ("auth", "change_user")}
+
+
 def permissions_for(role):
     """Return the set of (app_label, codename) a role holds."""
-    wanted = set()
+    wanted = set(MANAGER_EXTRA) if role == MANAGERS else set()
     for app_label in PIQUET_APPS:
         try:
             app_config = global_apps.get_app_config(app_label)

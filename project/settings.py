@@ -163,6 +163,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Providers for SMS, WhatsApp and voice calls (Twilio) and Telegram; see docs/configuration.md.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+
 # Largest alert event accepted by the ingestion endpoints, in bytes.
 PIQUET_MAX_EVENT_BYTES = 512 * 1024
 

@@ -1,0 +1,94 @@
+"""How people are reached: their contact methods and notification rules.
+
+A person manages their own; Managers manage anyone's.
+"""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from rest_framework import permissions, serializers, viewsets
+
+from comms.models import ContactMethod, NotificationRule, validate_address
+
+
+class OwnerOrManager(permissions.BasePermission):
+    message = "You can manage only your own contact methods and rules."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if str(user.pk) == str(view.kwargs.get("user_pk")):
+            return True
+        return user.has_perm(f"comms.change_{view.queryset.model._meta.model_name}")
+
+
+class ContactMethodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactMethod
+        fields = ["id", "kind", "address", "label", "enabled", "secret", "created_at"]
+        read_only_fields = ["secret", "created_at"]
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        address = (attrs.get("address", getattr(self.instance, "address", "")) or "").strip()
+        error = validate_address(kind, address)
+        if error:
+            raise serializers.ValidationError({"address": [str(error)]})
+        attrs["address"] = address
+        return attrs
+
+
+class NotificationRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NotificationRule
+        fields = ["id", "contact_method", "delay_minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        view = self.context.get("view")
+        if view is not None and "user_pk" in getattr(view, "kwargs", {}):
+            self.fields["contact_method"].queryset = ContactMethod.objects.filter(user_id=view.kwargs["user_pk"])
+
+    def validate_delay_minutes(self, value):
+        if value > 1440:
+            raise serializers.ValidationError("At most 1440 minutes (24 hours).")
+        return value
+
+    def validate(self, attrs):
+        method = attrs.get("contact_method", getattr(self.instance, "contact_method", None))
+        delay = attrs.get("delay_minutes", getattr(self.instance, "delay_minutes", 0))
+        clash = NotificationRule.objects.filter(contact_method=method, delay_minutes=delay)
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"delay_minutes": ["This method already has a rule at this delay."]})
+        return attrs
+
+
+class _PerUserViewSet(viewsets.ModelViewSet):
+    permission_classes = [OwnerOrManager]
+
+    def get_person(self):
+        return get_object_or_404(get_user_model(), pk=self.kwargs["user_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset.none()
+        return self.queryset.filter(user=self.get_person())
+
+    def perform_create(self, serializer):
+        serializer.save(user=self.get_person())
+
+
+class ContactMethodViewSet(_PerUserViewSet):
+    """A person's contact methods (e-mail, phone, Slack, webhook, …)."""
+
+    queryset = ContactMethod.objects.all()
+    serializer_class = ContactMethodSerializer
+
+
+class NotificationRuleViewSet(_PerUserViewSet):
+    """When each contact method is used after the person is paged."""
+
+    queryset = NotificationRule.objects.select_related("contact_method")
+    serializer_class = NotificationRuleSerializer

@@ -1,0 +1,127 @@
+"""Delivering one message to one contact method.
+
+E-mail goes through Django's e-mail backend (EMAIL_URL); webhooks are a signed
+JSON POST; SMS, WhatsApp, voice calls, Slack, Telegram and any other Apprise
+URL go through Apprise, which owns those transports. Every call returns a
+`Result` and never raises for a provider's failure: the caller records it and
+decides whether to retry.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import apprise
+import requests
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from comms.models import ContactMethod
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT = 10
+SIGNATURE_HEADER = "X-Piquet-Signature"
+
+
+@dataclass
+class Message:
+    subject: str
+    text: str
+    event: dict = field(default_factory=dict)
+    url: str = ""
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    ok: bool
+    response: str = ""
+    error: str = ""
+
+
+class NotConfigured(Exception):
+    """A provider's credentials are missing from the settings."""
+
+
+def sign(secret, body):
+    """The value of X-Piquet-Signature for a body: `sha256=<hex HMAC>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(method, message):
+    """Send `message` by `method`; return a Result (never raises for provider errors)."""
+    try:
+        if method.kind == ContactMethod.Kind.EMAIL:
+            result = _email(method, message)
+        elif method.kind == ContactMethod.Kind.WEBHOOK:
+            result = _webhook(method, message)
+        else:
+            result = _apprise(apprise_url(method), message)
+    except NotConfigured as exc:
+        result = Result(ok=False, error=str(exc))
+    except Exception as exc:  # a transport failure must never stop the caller
+        logger.warning("delivery failed method=%s kind=%s error=%s", method.pk, method.kind, exc.__class__.__name__)
+        result = Result(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:1000])
+    logger.info("delivery method=%s kind=%s to=%s ok=%s", method.pk, method.kind, method.masked_address, result.ok)
+    return result
+
+
+def _email(method, message):
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.text + (f"\n\n{message.url}" if message.url else ""),
+        to=[method.address],
+        headers=message.headers or None,
+    )
+    sent = email.send()
+    return Result(ok=bool(sent), response=f"sent={sent}")
+
+
+def _webhook(method, message):
+    body = json.dumps(message.event, sort_keys=True, default=str).encode()
+    response = requests.post(
+        method.address,
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(method.secret, body)},
+        timeout=WEBHOOK_TIMEOUT,
+    )
+    ok = 200 <= response.status_code < 300
+    return Result(ok=ok, response=f"HTTP {response.status_code}", error="" if ok else response.text[:500])
+
+
+def apprise_url(method):
+    """The Apprise URL for a contact method, with provider credentials from the settings."""
+    Kind = ContactMethod.Kind
+    if method.kind in ContactMethod.PHONE_KINDS:
+        sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER
+        if not (sid and token and sender):
+            raise NotConfigured("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER).")
+        target = method.address.lstrip("+")
+        if method.kind == Kind.WHATSAPP:
+            return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/w:{target}"
+        if method.kind == Kind.VOICE:
+            return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/{target}?method=call"
+        return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/{target}"
+    if method.kind == Kind.TELEGRAM:
+        if not settings.TELEGRAM_BOT_TOKEN:
+            raise NotConfigured("Telegram is not configured (TELEGRAM_BOT_TOKEN).")
+        return f"tgram://{settings.TELEGRAM_BOT_TOKEN}/{method.address}"
+    return method.address
+
+
+def _apprise(url, message):
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        return Result(ok=False, error="Apprise does not understand this URL.")
+    with apprise.LogCapture(level=apprise.logging.INFO) as logs:
+        sent = notifier.notify(title=message.subject, body=message.text + (f"\n{message.url}" if message.url else ""))
+        captured = logs.getvalue()
+    # notify() returns a truthy object on success, not always True.
+    ok = bool(sent)
+    return Result(
+        ok=ok, response=captured[-1000:], error="" if ok else (captured[-500:] or "Apprise reported failure.")
+    )
