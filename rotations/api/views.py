@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import DateTimeField
+from rest_framework.response import Response
+
+from rotations import oncall
+from rotations.api import serializers as s
+from rotations.models import Layer, Override, Participant, Schedule
+
+User = get_user_model()
+_datetime_field = DateTimeField()
+DEFAULT_SHIFTS_WINDOW = timedelta(days=7)
+
+
+def iso(value):
+    return None if value is None else _datetime_field.to_representation(value)
+
+
+def parse_instant(request, name, default=None):
+    """An aware datetime from the query string, or a 400 naming the parameter."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        parsed = parse_datetime(raw.strip().replace(" ", "+"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError({name: [_("Not an ISO 8601 date and time, e.g. 2025-03-30T08:00:00Z.")]})
+    if parsed.tzinfo is None:
+        raise ValidationError({name: [_("Include a time zone, e.g. 2025-03-30T08:00:00Z or +01:00.")]})
+    return parsed
+
+
+def oncall_payload(schedule, at, name=False):
+    answer = oncall.oncall(schedule, at)
+    data = {
+        "schedule": schedule.pk,
+        "at": iso(answer.at),
+        "users": [s.user_summary(user) for user in answer.users],
+        "source": answer.source,
+        "layer": answer.layer,
+        "shift": {"start": iso(answer.shift.start), "end": iso(answer.shift.end)} if answer.shift else None,
+    }
+    if name:
+        data = {"schedule": schedule.pk, "name": schedule.name, **{k: v for k, v in data.items() if k != "schedule"}}
+    return data
+
+
+AT_PARAMETER = OpenApiParameter("at", OpenApiTypes.DATETIME, description="ISO 8601 instant (default: now).")
+
+
+class ScheduleViewSet(viewsets.ModelViewSet):
+    """On-call schedules. Managers edit them; every role reads them."""
+
+    queryset = Schedule.objects.all()
+    serializer_class = s.ScheduleSerializer
+    action_permissions = {"oncall": ["rotations.view_schedule"], "shifts": ["rotations.view_schedule"]}
+
+    def schedule_with_plan(self, start, end):
+        schedule = self.get_object()
+        return oncall.prefetch_for_oncall(Schedule.objects.filter(pk=schedule.pk), start=start, end=end).get()
+
+    @extend_schema(parameters=[AT_PARAMETER], responses=s.OnCallSerializer)
+    @action(detail=True, methods=["get"])
+    def oncall(self, request, pk=None):
+        """Who is on call at `at`, where it comes from, and the final-schedule segment containing it."""
+        at = parse_instant(request, "at", default=timezone.now())
+        schedule = self.schedule_with_plan(at - oncall.MAX_WINDOW, at + oncall.MAX_WINDOW)
+        return Response(oncall_payload(schedule, at))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description="ISO 8601 (default: now)."),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description="ISO 8601 (default: start + 7 days)."),
+        ],
+        responses=s.ShiftsSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def shifts(self, request, pk=None):
+        """The final schedule over [start, end): shifts and gaps, at most 366 days."""
+        start = parse_instant(request, "start", default=timezone.now())
+        end = parse_instant(request, "end", default=start + DEFAULT_SHIFTS_WINDOW)
+        if end <= start:
+            raise ValidationError({"end": [_("The end must be after the start.")]})
+        if end - start > oncall.MAX_WINDOW:
+            raise ValidationError({"end": [_("The window may be at most %(days)s days long.") % {"days": 366}]})
+        schedule = self.schedule_with_plan(start, end)
+        shifts, gaps = oncall.split_gaps(oncall.shifts(schedule, start, end))
+        return Response(
+            {
+                "schedule": schedule.pk,
+                "start": iso(start),
+                "end": iso(end),
+                "shifts": [
+                    {
+                        "user": s.user_summary(shift.user),
+                        "start": iso(shift.start),
+                        "end": iso(shift.end),
+                        "source": shift.source,
+                        "layer": shift.layer,
+                    }
+                    for shift in shifts
+                ],
+                "gaps": [{"start": iso(gap.start), "end": iso(gap.end)} for gap in gaps],
+            }
+        )
+
+
+class ScheduleChildMixin:
+    def get_schedule(self):
+        if not hasattr(self, "_schedule"):
+            self._schedule = get_object_or_404(Schedule, pk=self.kwargs["schedule_pk"])
+        return self._schedule
+
+    def perform_create(self, serializer):
+        serializer.save(schedule=self.get_schedule())
+
+
+class LayerViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
+    """A schedule's layers (rotations), with their participants in order."""
+
+    serializer_class = s.LayerSerializer
+    queryset = Layer.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Layer.objects.none()
+        from django.db.models import Prefetch
+
+        return Layer.objects.filter(schedule=self.get_schedule()).prefetch_related(
+            Prefetch("participants", queryset=Participant.objects.order_by("position"))
+        )
+
+
+class OverrideViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
+    """A schedule's overrides: someone replaces whoever the layers give during [start, end)."""
+
+    serializer_class = s.OverrideSerializer
+    queryset = Override.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Override.objects.none()
+        return Override.objects.filter(schedule=self.get_schedule()).order_by("start", "id")
+
+    def perform_create(self, serializer):
+        serializer.save(schedule=self.get_schedule(), created_by=self.request.user)
+
+
+class OnCallView(generics.GenericAPIView):
+    """Every schedule's on-call at once."""
+
+    queryset = Schedule.objects.all()
+    pagination_class = None
+
+    @extend_schema(parameters=[AT_PARAMETER], responses=s.OnCallSerializer(many=True))
+    def get(self, request):
+        at = parse_instant(request, "at", default=timezone.now())
+        schedules = oncall.prefetch_for_oncall(
+            Schedule.objects.order_by("name", "id"), start=at - oncall.MAX_WINDOW, end=at + oncall.MAX_WINDOW
+        )
+        return Response([oncall_payload(schedule, at, name=True) for schedule in schedules])
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """People, so that integrations can map theirs to Piquet's. Managers may create them."""
+
+    queryset = User.objects.filter(is_active=True).order_by("username")
+    serializer_class = s.UserSerializer
+    action_permissions = {
+        "list": ["rotations.view_schedule"],
+        "retrieve": ["rotations.view_schedule"],
+        "create": ["rotations.add_person"],
+    }

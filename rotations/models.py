@@ -1,0 +1,290 @@
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rotations import oncall
+
+
+def validate_time_zone(value):
+    try:
+        oncall.get_zone(value)
+    except oncall.ScheduleError:
+        raise ValidationError(
+            _("Unknown time zone %(value)s; use an IANA name such as Europe/Zurich."),
+            code="invalid_time_zone",
+            params={"value": repr(value)},
+        ) from None
+
+
+def validate_restrictions(value):
+    try:
+        oncall.parse_restrictions(value)
+    except oncall.ScheduleError as exc:
+        raise ValidationError(str(exc), code="invalid_restrictions") from None
+
+
+def generate_feed_token():
+    return secrets.token_urlsafe(32)
+
+
+class Schedule(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Europe/Zurich. Handoffs keep their local time across DST changes."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    # Managers may add people (users) so that schedules and integrations can name them.
+    role_permissions = {"add_person": ("Managers",)}
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("schedule")
+        verbose_name_plural = _("schedules")
+        permissions = [("add_person", _("Can add people who take part in schedules"))]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("admin:rotations_schedule_change", args=[self.pk])
+
+    @property
+    def zone(self):
+        return oncall.get_zone(self.time_zone)
+
+
+class Layer(models.Model):
+    class Unit(models.TextChoices):
+        HOURS = oncall.HOURS, _("hours")
+        DAYS = oncall.DAYS, _("days")
+        WEEKS = oncall.WEEKS, _("weeks")
+        MONTHS = oncall.MONTHS, _("months")
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers", verbose_name=_("schedule"))
+    name = models.CharField(_("name"), max_length=200)
+    priority = models.IntegerField(
+        _("priority"), default=0, help_text=_("Where layers overlap, the higher priority masks the lower.")
+    )
+    rotation_start = models.DateTimeField(
+        _("rotation start"),
+        help_text=_("A handoff instant: the shift grid extends both ways from it, on the schedule's local clock."),
+    )
+    starts_at = models.DateTimeField(
+        _("starts at"), blank=True, help_text=_("When the layer begins to cover. Empty: the rotation start.")
+    )
+    ends_at = models.DateTimeField(
+        _("ends at"), null=True, blank=True, help_text=_("When the layer stops covering. Empty: never.")
+    )
+    shift_length = models.PositiveIntegerField(
+        _("shift length"), default=1, validators=[MinValueValidator(1)], help_text=_("In shift units, at least 1.")
+    )
+    shift_unit = models.CharField(_("shift unit"), max_length=10, choices=Unit.choices, default=Unit.WEEKS)
+    restrictions = models.JSONField(
+        _("restrictions"),
+        default=list,
+        blank=True,
+        validators=[validate_restrictions],
+        help_text=_(
+            'Optional: a list of {"days": ["mon", …], "start": "HH:MM", "end": "HH:MM"} in the schedule\'s zone. '
+            "The layer covers only inside one of them; end ≤ start wraps past midnight; start = end is 24 hours."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["schedule", "-priority", "id"]
+        verbose_name = _("layer")
+        verbose_name_plural = _("layers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="layer_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(shift_length__gte=1), name="layer_shift_length_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.schedule} · {self.name}"
+
+    def clean(self):
+        super().clean()
+        if self.starts_at is None:
+            self.starts_at = self.rotation_start
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("The end must be after the start.")})
+
+    def save(self, *args, **kwargs):
+        if self.starts_at is None:
+            self.starts_at = self.rotation_start
+        super().save(*args, **kwargs)
+
+    def plan(self, participants=None):
+        """This layer as an oncall.LayerPlan (participants as user ids, in order)."""
+        if participants is None:
+            participants = [p.user_id for p in self.participants.all()]
+        return oncall.LayerPlan(
+            tz=self.schedule.zone,
+            rotation_start=self.rotation_start,
+            shift_length=self.shift_length,
+            shift_unit=self.shift_unit,
+            participants=tuple(participants),
+            restrictions=oncall.parse_restrictions(self.restrictions),
+            starts_at=self.starts_at or self.rotation_start,
+            ends_at=self.ends_at,
+            priority=self.priority,
+            id=self.pk,
+            rank=(self.priority, self.pk or 0),
+        )
+
+    def shift_at(self, instant):
+        """The raw shift of this layer containing `instant` (an oncall.Shift with a user id), or None."""
+        return self.plan().shift_at(instant)
+
+    def participant_ids(self):
+        return [p.user_id for p in self.participants.all()]
+
+    def set_participants(self, users):
+        """Replace the participants by `users` (User objects or ids), in this order."""
+        self.participants.all().delete()
+        Participant.objects.bulk_create(
+            Participant(layer=self, user_id=getattr(user, "pk", user), position=position)
+            for position, user in enumerate(users)
+        )
+
+
+class Participant(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="participants", verbose_name=_("layer"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rotation_turns", verbose_name=_("user")
+    )
+    position = models.PositiveIntegerField(
+        _("position"), help_text=_("Shift k of the layer belongs to participant k mod n, counted from 0.")
+    )
+
+    class Meta:
+        ordering = ["layer", "position"]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [models.UniqueConstraint(fields=["layer", "position"], name="participant_unique_position")]
+
+    def __str__(self):
+        return f"{self.position}: {self.user}"
+
+
+class Override(models.Model):
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("schedule")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rotation_overrides", verbose_name=_("user")
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"), help_text=_("Exclusive: the override covers [start, end)."))
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(
+        _("created at"),
+        default=timezone.now,
+        editable=False,
+        help_text=_("Where overrides overlap, the most recently created one wins."),
+    )
+
+    class Meta:
+        ordering = ["schedule", "start"]
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
+        indexes = [models.Index(fields=["schedule", "end"], name="override_schedule_end")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="override_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.user} · {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        super().clean()
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("The end must be after the start.")})
+
+
+class CalendarFeed(models.Model):
+    """A secret iCalendar URL: the final shifts of one schedule, or of one person across schedules.
+
+    Revoke it by deleting it (or by giving it a new token)."""
+
+    token = models.CharField(_("token"), max_length=64, unique=True, default=generate_feed_token, editable=False)
+    schedule = models.ForeignKey(
+        Schedule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feeds",
+        verbose_name=_("schedule"),
+        help_text=_("Either a schedule …"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="oncall_calendar_feeds",
+        verbose_name=_("person"),
+        help_text=_("… or a person (their shifts on every schedule)."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(schedule__isnull=False) & Q(user__isnull=True))
+                | (Q(schedule__isnull=True) & Q(user__isnull=False)),
+                name="calendarfeed_schedule_xor_user",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.schedule or self.user)
+
+    def clean(self):
+        super().clean()
+        if (self.schedule_id is None) == (self.user_id is None):
+            raise ValidationError(_("Choose either a schedule or a person."))
+
+    def get_absolute_url(self):
+        return reverse("rotations:calendar-feed", args=[self.token])
+
+    @property
+    def url(self):
+        return settings.PIQUET_BASE_URL + self.get_absolute_url()
+
+    def regenerate_token(self):
+        self.token = generate_feed_token()
+        self.save(update_fields=["token"])
