@@ -9,9 +9,7 @@ nothing.
 import logging
 from datetime import timedelta
 
-import apprise
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,22 +32,20 @@ def recipients():
 
 
 def deliver(subject, body):
-    """Send to every configured recipient; returns a list of errors (empty when all went out)."""
+    """Send to every configured recipient through the comms delivery; returns the errors (empty when all went out)."""
+    from comms.delivery import Message
+    from comms.delivery import deliver as deliver_to
+    from comms.models import ContactMethod
+
     emails, urls = recipients()
+    message = Message(subject=subject, text=body)
+    targets = [ContactMethod(kind=ContactMethod.Kind.EMAIL, address=a) for a in emails]
+    targets += [ContactMethod(kind=ContactMethod.Kind.APPRISE, address=u) for u in urls]
     errors = []
-    if emails:
-        try:
-            send_mail(subject, body, None, emails)
-        except Exception as exc:  # an SMTP failure is recorded, not raised
-            logger.warning("freeze announcement e-mail failed: %s", exc)
-            errors.append(f"e-mail: {exc}")
-    if urls:
-        notifier = apprise.Apprise()
-        for url in urls:
-            if not notifier.add(url):
-                errors.append(f"invalid Apprise URL {url.split('://')[0]}://…")
-        if len(notifier) and not notifier.notify(title=subject, body=body):
-            errors.append("apprise: at least one notification failed")
+    for method in targets:
+        result = deliver_to(method, message)
+        if not result.ok:
+            errors.append(f"{method.masked_address}: {result.error}")
     return errors
 
 
