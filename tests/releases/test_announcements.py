@@ -49,7 +49,7 @@ def test_freeze_beginning_is_announced_by_email_and_apprise_once(recipients, ser
 
 
 def test_freeze_end_is_announced(recipients):
-    smtp, receiver = recipients
+    _smtp, receiver = recipients
     ReleaseWindowFactory(name="Weekend freeze")
     assert announce.announce_due(now=MONDAY_EIGHT + timedelta(seconds=5)) == 1
     assert "Freeze over: Weekend freeze" in json.loads(receiver.requests[0]["body"])["title"]
@@ -95,7 +95,7 @@ def test_delivery_failure_is_recorded(settings, service):
 
 
 def test_the_periodic_task_announces_a_freeze_that_just_began(recipients):
-    smtp, receiver = recipients
+    _smtp, receiver = recipients
     now = timezone.now()
     ReleaseWindowFactory(
         name="Migration freeze",
