@@ -63,7 +63,7 @@ def _after_trigger(incident):
         async_task(task, incident.pk, task_name=f"{task}:{incident.pk}")
 
 
-def open_or_join(*, service, dedup_key, title, severity, description="", actor_name="", data=None, at=None):
+def open_or_join(*, service, dedup_key, title, severity, description="", actor_name="", data=None, at=None, _retries=3):
     """Return `(incident, created)`: the open incident with this key, or a new one.
 
     Safe under concurrency: a concurrent creator makes the insert fail on the
@@ -96,7 +96,21 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
     except IntegrityError:
         incident = _lock_open(service, dedup_key)
         if incident is None:
-            raise
+            # The concurrent creator's incident was resolved in the meantime:
+            # this trigger opens the next one.
+            if _retries <= 0:
+                raise
+            return open_or_join(
+                service=service,
+                dedup_key=dedup_key,
+                title=title,
+                severity=severity,
+                description=description,
+                actor_name=actor_name,
+                data=data,
+                at=at,
+                _retries=_retries - 1,
+            )
         return incident, False
     logger.info(
         "incident triggered number=%s service=%s dedup_key=%s severity=%s",
