@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from comms.models import ContactMethod, NotificationRule
+from comms.models import ContactMethod, NotificationRule, Profile
 from comms.notify import send_test_notification
 
 
@@ -46,6 +46,13 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "contact_method"]
 
 
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    extra = 1
+    max_num = 1
+
+
 class ContactMethodInline(admin.TabularInline):
     model = ContactMethod
     extra = 0
@@ -72,7 +79,7 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    inlines = [ContactMethodInline, NotificationRuleInline]
+    inlines = [ProfileInline, ContactMethodInline, NotificationRuleInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "role_names"]
     actions = ["send_test"]
 

@@ -34,6 +34,8 @@ class Message:
     event: dict = field(default_factory=dict)
     url: str = ""
     headers: dict = field(default_factory=dict)
+    spoken: str = ""  # what a voice call says
+    voice_url: str = ""  # TwiML the call fetches (key presses acknowledge or escalate)
 
 
 @dataclass
@@ -59,6 +61,8 @@ def deliver(method, message):
             result = _email(method, message)
         elif method.kind == ContactMethod.Kind.WEBHOOK:
             result = _webhook(method, message)
+        elif method.kind == ContactMethod.Kind.VOICE and message.voice_url:
+            result = _twilio_call(method, message)
         else:
             result = _apprise(apprise_url(method), message)
     except NotConfigured as exc:
@@ -93,13 +97,33 @@ def _webhook(method, message):
     return Result(ok=ok, response=f"HTTP {response.status_code}", error="" if ok else response.text[:500])
 
 
+def _twilio_credentials():
+    sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER
+    if not (sid and token and sender):
+        raise NotConfigured("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER).")
+    return sid, token, sender
+
+
+def _twilio_call(method, message):
+    """A voice call that fetches its TwiML from Piquet, so a key press can acknowledge."""
+    from twilio.base.exceptions import TwilioException
+    from twilio.rest import Client
+
+    sid, token, sender = _twilio_credentials()
+    client = Client(sid, token)
+    client.api.base_url = settings.TWILIO_API_BASE_URL
+    try:
+        call = client.calls.create(to=method.address, from_=sender, url=message.voice_url)
+    except TwilioException as exc:
+        return Result(ok=False, error=f"Twilio: {exc}"[:1000])
+    return Result(ok=True, response=f"call {call.sid} {call.status}")
+
+
 def apprise_url(method):
     """The Apprise URL for a contact method, with provider credentials from the settings."""
     Kind = ContactMethod.Kind
     if method.kind in ContactMethod.PHONE_KINDS:
-        sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER
-        if not (sid and token and sender):
-            raise NotConfigured("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER).")
+        sid, token, sender = _twilio_credentials()
         target = method.address.lstrip("+")
         if method.kind == Kind.WHATSAPP:
             return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/w:{target}"

@@ -143,3 +143,37 @@ class NotificationRule(models.Model):
         super().clean()
         if self.contact_method_id and self.user_id and self.contact_method.user_id != self.user_id:
             raise ValidationError({"contact_method": _("This contact method belongs to someone else.")})
+
+
+class Profile(models.Model):
+    """A person's preferences for the messages Piquet sends them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="piquet_profile", verbose_name=_("person")
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("Language of the pages and messages this person receives."),
+    )
+    notify_on_acknowledge = models.BooleanField(
+        _("tell me when an incident I was paged for is acknowledged"), default=True
+    )
+    notify_on_resolve = models.BooleanField(_("tell me when an incident I was paged for is resolved"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preferences")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self):
+        return str(self.user)
+
+
+def profile_of(user):
+    """The person's preferences, or unsaved defaults."""
+    try:
+        return user.piquet_profile
+    except Profile.DoesNotExist:
+        return Profile(user=user)

@@ -7,10 +7,10 @@ from comms.delivery import Message, deliver
 
 
 def person_language(user):
-    """The language a person reads: their own setting when they have one, else the default."""
-    from django.conf import settings
+    """The language a person reads messages in."""
+    from comms.models import profile_of
 
-    return getattr(user, "language", None) or settings.LANGUAGE_CODE
+    return profile_of(user).language
 
 
 def send_test_notification(method):

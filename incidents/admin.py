@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents import lifecycle
-from incidents.models import Alert, Incident, Integration, Service, Status, TimelineEntry
+from incidents.models import Alert, Escalation, Incident, Integration, Notification, Service, Status, TimelineEntry
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
 STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
@@ -44,10 +44,21 @@ class IntegrationInline(admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "integration_count", "open_incident_count"]
+    list_display = ["name", "slug", "escalation_policy", "integration_count", "open_incident_count"]
+    list_select_related = ["escalation_policy"]
+    list_filter = ["escalation_policy"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["escalation_policy"]
+    fields = ["name", "slug", "description", "escalation_policy", "chain"]
+    readonly_fields = ["chain"]
     inlines = [IntegrationInline]
+
+    @admin.display(description=_("call chain"))
+    def chain(self, obj):
+        if obj.pk and obj.escalation_policy_id:
+            return obj.escalation_policy.in_words()
+        return _("No escalation policy: incidents of this service page nobody.")
 
     def get_queryset(self, request):
         return (
@@ -222,6 +233,11 @@ class IncidentAdmin(admin.ModelAdmin):
             ),
             path("<int:pk>/resolve/", self.admin_site.admin_view(self.resolve_view), name="incidents_incident_resolve"),
             path("<int:pk>/note/", self.admin_site.admin_view(self.note_view), name="incidents_incident_note"),
+            path(
+                "<int:pk>/escalate/",
+                self.admin_site.admin_view(self.escalate_view),
+                name="incidents_incident_escalate",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -257,6 +273,9 @@ class IncidentAdmin(admin.ModelAdmin):
     def resolve_view(self, request, pk):
         return self._transition_view(request, pk, lifecycle.resolve, _("Incident #%(number)s resolved."))
 
+    def escalate_view(self, request, pk):
+        return self._transition_view(request, pk, lifecycle.escalate, _("Incident #%(number)s escalated."))
+
     def note_view(self, request, pk):
         incident, refusal = self._incident_for_post(request, pk, permission="add")
         if refusal:
@@ -282,6 +301,11 @@ class IncidentAdmin(admin.ModelAdmin):
             for alert in alerts:
                 alert.pretty_payload = json.dumps(alert.payload, indent=2, sort_keys=True)
             extra_context.update(
+                escalation=Escalation.objects.filter(incident=incident).first(),
+                notifications=incident.notifications.select_related("user", "contact_method").order_by(
+                    "created_at", "id"
+                ),
+                has_policy=bool(incident.service.escalation_policy_id),
                 timeline=incident.timeline.select_related("actor").order_by("at", "id"),
                 alerts=alerts,
                 note_form=NoteForm(),
@@ -315,6 +339,17 @@ class AlertAdmin(ReadOnlyAdmin):
     raw_id_fields = ["incident", "integration"]
     show_full_result_count = False
     ordering = ["-received_at"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "incident", "purpose", "user", "contact_method", "status", "attempts", "sent_at"]
+    list_filter = ["status", "purpose", "contact_method__kind"]
+    list_select_related = ["incident", "user", "contact_method"]
+    search_fields = ["=incident__number", "user__username", "error"]
+    raw_id_fields = ["incident", "page", "user", "contact_method"]
+    show_full_result_count = False
+    ordering = ["-created_at"]
 
 
 @admin.register(TimelineEntry)

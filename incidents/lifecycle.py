@@ -13,7 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.models import Incident, IncidentCounter, Severity, Status, TimelineEntry
+from incidents import escalation
+from incidents.models import Escalation, Incident, IncidentCounter, Notification, Severity, Status, TimelineEntry
 from project.api import ConflictError
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def _lock_open(service, dedup_key):
 def _after_trigger(incident):
     from django_q.tasks import async_task
 
+    async_task("incidents.tasks.start_escalation", incident.pk)
     for task in settings.PIQUET_ON_INCIDENT_TRIGGERED:
         async_task(task, incident.pk, task_name=f"{task}:{incident.pk}")
 
@@ -173,6 +175,8 @@ def acknowledge(incident, *, by=None, actor_name=""):
         incident.acknowledged_by = by
         incident.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
         _write(incident, TimelineEntry.Kind.ACKNOWLEDGED, _("Acknowledged"), by=by, actor_name=actor_name)
+        escalation.stop(incident, state=Escalation.State.ACKNOWLEDGED)
+        escalation.notify_paged_people(incident, purpose=Notification.Purpose.ACKNOWLEDGED)
     logger.info("incident acknowledged number=%s by=%s", incident.number, by or actor_name)
     return incident
 
@@ -188,6 +192,8 @@ def resolve(incident, *, by=None, actor_name="", message=""):
         incident.resolved_by = by
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
         _write(incident, TimelineEntry.Kind.RESOLVED, message or _("Resolved"), by=by, actor_name=actor_name)
+        escalation.stop(incident, state=Escalation.State.RESOLVED)
+        escalation.notify_paged_people(incident, purpose=Notification.Purpose.RESOLVED)
     logger.info("incident resolved number=%s by=%s", incident.number, by or actor_name)
     return incident
 
@@ -222,3 +228,38 @@ def change_severity(incident, *, severity, by=None, actor_name=""):
             data={"from": old, "to": severity},
         )
     return incident
+
+
+def escalate(incident, *, by=None, actor_name=""):
+    """Fire the next step of the call chain now.
+
+    An acknowledged incident goes back to triggered: whoever acknowledged asks
+    for help. A resolved incident cannot be escalated; nor one without a chain.
+    """
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.status == Status.RESOLVED:
+            raise TransitionError(
+                _("Incident #%(number)s is resolved and cannot be escalated.") % {"number": incident.number}
+            )
+        chain = Escalation.objects.select_for_update().filter(incident=incident).first()
+        if chain is None and not getattr(incident.service, "escalation_policy_id", None):
+            raise TransitionError(
+                _("The service of incident #%(number)s has no escalation policy.") % {"number": incident.number}
+            )
+        if incident.status == Status.ACKNOWLEDGED:
+            incident.status = Status.TRIGGERED
+            incident.save(update_fields=["status"])
+        if chain is not None and chain.state != Escalation.State.RUNNING:
+            if chain.state == Escalation.State.EXHAUSTED:
+                # An exhausted chain runs one more round.
+                chain.snapshot = {**chain.snapshot, "repeat": chain.repeat + 1}
+            chain.state = Escalation.State.RUNNING
+            chain.save(update_fields=["state", "snapshot"])
+        _write(incident, "escalated", _("Escalated"), by=by, actor_name=actor_name)
+    if chain is None:
+        escalation.start(incident.pk)
+    else:
+        escalation.advance(chain.pk, force=True, by=by or actor_name)
+    logger.info("incident escalated number=%s by=%s", incident.number, by or actor_name)
+    return Incident.objects.get(pk=incident.pk)

@@ -38,6 +38,15 @@ class Service(models.Model):
         help_text=_("Short identifier used in URLs and by CI pipelines, e.g. 'website'."),
     )
     description = models.TextField(_("description"), blank=True)
+    escalation_policy = models.ForeignKey(
+        "rotations.EscalationPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        verbose_name=_("escalation policy"),
+        help_text=_("The call chain paged when this service has an incident. None: nobody is paged."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -279,3 +288,124 @@ class TimelineEntry(models.Model):
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_name or "Piquet"
+
+
+class Escalation(models.Model):
+    """The call chain running for one incident, on a snapshot of its policy."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        ACKNOWLEDGED = "acknowledged", _("Stopped: acknowledged")
+        RESOLVED = "resolved", _("Stopped: resolved")
+        EXHAUSTED = "exhausted", _("Exhausted: nobody acknowledged")
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, related_name="escalation", verbose_name=_("incident")
+    )
+    policy_name = models.CharField(_("policy"), max_length=200, blank=True)
+    snapshot = models.JSONField(
+        _("policy snapshot"), default=dict, help_text=_("The chain as it was when the escalation started.")
+    )
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.RUNNING)
+    round = models.PositiveSmallIntegerField(_("round"), default=0)
+    step = models.SmallIntegerField(
+        _("step"), default=-1, help_text=_("Index of the last step fired; -1 before the first.")
+    )
+    next_at = models.DateTimeField(_("next escalation at"), null=True, blank=True, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    version = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+
+    def __str__(self):
+        return f"#{self.incident.number} {self.get_state_display()}"
+
+    @property
+    def steps(self):
+        return self.snapshot.get("steps", [])
+
+    @property
+    def repeat(self):
+        return int(self.snapshot.get("repeat", 0))
+
+
+class Page(models.Model):
+    """A person paged by one step of one round of an incident's escalation."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pages", verbose_name=_("incident"))
+    round = models.PositiveSmallIntegerField(_("round"))
+    step = models.PositiveSmallIntegerField(_("step"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pages", verbose_name=_("person")
+    )
+    via = models.CharField(_("via"), max_length=200, blank=True, help_text=_("The target that named this person."))
+    created_at = models.DateTimeField(_("paged at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "round", "step", "user"], name="one_page_per_person_and_step")
+        ]
+
+    def __str__(self):
+        return f"#{self.incident.number} r{self.round + 1} s{self.step + 1} {self.user}"
+
+
+class Notification(models.Model):
+    """One message to one person by one contact method: written before it is sent."""
+
+    class Purpose(models.TextChoices):
+        PAGE = "page", _("Page")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged notice")
+        RESOLVED = "resolved", _("Resolved notice")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("incident")
+    )
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.PAGE)
+    round = models.SmallIntegerField(_("round"), default=-1)
+    step = models.SmallIntegerField(_("step"), default=-1)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
+    )
+    contact_method = models.ForeignKey(
+        "comms.ContactMethod", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact method")
+    )
+    delay_minutes = models.PositiveIntegerField(_("delay (minutes)"), default=0)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField(_("due at"), db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+    provider_response = models.TextField(_("provider response"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "purpose", "round", "step", "user", "contact_method", "delay_minutes"],
+                name="one_notification_per_rule_and_step",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
+
+    def __str__(self):
+        return f"#{self.incident.number} {self.purpose} → {self.user} ({self.status})"

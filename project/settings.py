@@ -132,6 +132,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "poll": 0.2,
     "label": "Background tasks",
+    # `manage.py worker` runs the schedules every second itself (django-q2 looks
+    # only every ~30 s); see incidents/escalation.py.
+    "scheduler": False,
 }
 if Q_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
@@ -167,6 +170,7 @@ SPECTACULAR_SETTINGS = {
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 
 # Largest alert event accepted by the ingestion endpoints, in bytes.

@@ -288,3 +288,8 @@ class CalendarFeed(models.Model):
     def regenerate_token(self):
         self.token = generate_feed_token()
         self.save(update_fields=["token"])
+
+
+from rotations.policies import EscalationPolicy, EscalationStep  # noqa: E402  (models of this app)
+
+__all__ = ["CalendarFeed", "EscalationPolicy", "EscalationStep", "Layer", "Override", "Participant", "Schedule"]

@@ -7,7 +7,7 @@ from project.serializers import UserSummarySerializer
 class ServiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Service
-        fields = ["id", "name", "slug", "description", "created_at"]
+        fields = ["id", "name", "slug", "description", "escalation_policy", "created_at"]
         read_only_fields = ["created_at"]
 
 

@@ -1,6 +1,8 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from incidents import twilio_views
+from incidents import views as page_views
 from incidents.api import ingest_views, views
 
 router = SimpleRouter()
@@ -21,6 +23,9 @@ urlpatterns = [
         ingest_views.AlertmanagerView.as_view(),
         name="alertmanager-webhook",
     ),
+    path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
+    path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
+    path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),
     path("api/v1/", include(router.urls)),
     path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),

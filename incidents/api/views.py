@@ -81,6 +81,7 @@ class IncidentViewSet(
     action_permissions = {
         "acknowledge": RESPONDER,
         "resolve": RESPONDER,
+        "escalate": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -133,6 +134,13 @@ class IncidentViewSet(
         form = s.ResolveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         incident = lifecycle.resolve(self.get_object(), by=request.user, message=form.validated_data["message"])
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=None, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        """Fire the next step of the call chain now."""
+        incident = lifecycle.escalate(self.get_object(), by=request.user)
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
 

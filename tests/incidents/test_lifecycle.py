@@ -63,4 +63,4 @@ def test_follow_up_tasks_are_enqueued_after_commit(service, settings, django_cap
     settings.PIQUET_ON_INCIDENT_TRIGGERED = ["some.module.task"]
     with django_capture_on_commit_callbacks(execute=True):
         incident = IncidentFactory(service=service)
-    assert calls == [("some.module.task", incident.pk)]
+    assert calls == [("incidents.tasks.start_escalation", incident.pk), ("some.module.task", incident.pk)]

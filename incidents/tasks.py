@@ -1,0 +1,15 @@
+"""django-q2 entry points: take ids, reload, act only if the work is still due."""
+
+from incidents import escalation
+
+
+def start_escalation(incident_id):
+    escalation.start(incident_id)
+
+
+def advance_escalation(escalation_id):
+    escalation.advance(escalation_id)
+
+
+def send_notification(notification_id):
+    escalation.send(notification_id)

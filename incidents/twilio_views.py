@@ -1,0 +1,130 @@
+"""Twilio webhooks: acknowledge by replying to an SMS/WhatsApp, or by a key press in a call.
+
+Every request must carry a valid `X-Twilio-Signature` for our auth token and
+the public URL Twilio called (PIQUET_BASE_URL + path).
+"""
+
+import logging
+import re
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from comms.models import ContactMethod
+from comms.notify import person_language
+from incidents import lifecycle
+from incidents.models import Incident
+from incidents.views import resolve_action_token
+
+logger = logging.getLogger(__name__)
+
+COMMAND = re.compile(r"^\s*(ACK|RES|ESC)\w*\s*#?(\d+)\s*$", re.IGNORECASE)
+
+
+def twiml(body, status=200):
+    return HttpResponse(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>',
+        status=status,
+        content_type="application/xml",
+    )
+
+
+def _signature_ok(request):
+    from twilio.request_validator import RequestValidator
+
+    token = settings.TWILIO_AUTH_TOKEN
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    url = settings.PIQUET_BASE_URL + request.get_full_path()
+    params = request.POST.dict() if request.method == "POST" else {}
+    return RequestValidator(token).validate(url, params, signature)
+
+
+def _refused():
+    logger.warning("twilio webhook refused: bad or missing signature")
+    return twiml("", status=403)
+
+
+def _person_for(number):
+    number = number.removeprefix("whatsapp:")
+    method = (
+        ContactMethod.objects.filter(address=number, kind__in=ContactMethod.PHONE_KINDS, enabled=True)
+        .select_related("user")
+        .first()
+    )
+    return method.user if method else None
+
+
+def _act(verb, incident, user):
+    """Apply ACK/RES/ESC for a person; return the reply text."""
+    if not user.has_perm("incidents.change_incident"):
+        return _("You may not change incidents.")
+    try:
+        if verb == "ACK":
+            lifecycle.acknowledge(incident, by=user)
+            return _("#%(number)s acknowledged.") % {"number": incident.number}
+        if verb == "RES":
+            lifecycle.resolve(incident, by=user)
+            return _("#%(number)s resolved.") % {"number": incident.number}
+        lifecycle.escalate(incident, by=user)
+        return _("#%(number)s escalated.") % {"number": incident.number}
+    except lifecycle.TransitionError as exc:
+        return str(exc)
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def inbound_message(request):
+    """An SMS or WhatsApp reply: "ACK 42", "RES 42" (or "ESC 42")."""
+    if not _signature_ok(request):
+        return _refused()
+    user = _person_for(request.POST.get("From", ""))
+    if user is None:
+        return twiml(f"<Message>{escape(_('This number is not known to Piquet.'))}</Message>")
+    with translation.override(person_language(user)):
+        match = COMMAND.match(request.POST.get("Body", ""))
+        if not match:
+            reply = _("Reply ACK <number> to acknowledge or RES <number> to resolve.")
+        else:
+            incident = Incident.objects.filter(number=int(match[2])).first()
+            if incident is None:
+                reply = _("There is no incident #%(number)s.") % {"number": match[2]}
+            else:
+                reply = _act(match[1].upper()[:3], incident, user)
+        logger.info("twilio inbound user=%s body=%r", user.pk, request.POST.get("Body", "")[:40])
+        return twiml(f"<Message>{escape(reply)}</Message>")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def voice(request, token):
+    """The TwiML of a paging call: press 1 to acknowledge, 2 to escalate."""
+    if not _signature_ok(request):
+        return _refused()
+    incident, user, problem = resolve_action_token(token)
+    if problem:
+        return twiml(f"<Say>{escape(problem)}</Say><Hangup/>")
+    with translation.override(person_language(user)):
+        digits = request.POST.get("Digits", "")
+        if digits in ("1", "2"):
+            reply = _act("ACK" if digits == "1" else "ESC", incident, user)
+            return twiml(f"<Say>{escape(reply)}</Say><Hangup/>")
+        prompt = _(
+            "Piquet incident %(number)s, %(severity)s on %(service)s: %(title)s. Press 1 to acknowledge, 2 to escalate."
+        ) % {
+            "number": incident.number,
+            "severity": incident.severity,
+            "service": incident.service.name,
+            "title": incident.title,
+        }
+        action = escape(settings.PIQUET_BASE_URL + request.path, {'"': "&quot;"})
+        return twiml(
+            f'<Gather numDigits="1" action="{action}" method="POST"><Say>{escape(prompt)}</Say></Gather>'
+            f"<Say>{escape(_('No key pressed. Goodbye.'))}</Say>"
+        )

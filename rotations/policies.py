@@ -1,0 +1,94 @@
+"""Escalation policies: the call chain a service's incidents climb."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class EscalationPolicy(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    repeat = models.PositiveSmallIntegerField(
+        _("repeat"),
+        default=0,
+        validators=[MaxValueValidator(9)],
+        help_text=_("How many more times the whole chain runs when nobody acknowledges (0–9)."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        app_label = "rotations"
+        ordering = ["name"]
+        verbose_name = _("escalation policy")
+        verbose_name_plural = _("escalation policies")
+
+    def __str__(self):
+        return self.name
+
+    def snapshot(self):
+        """The chain as plain data (what a running escalation follows)."""
+        return {
+            "policy": self.pk,
+            "name": self.name,
+            "repeat": self.repeat,
+            "steps": [step.snapshot() for step in sorted(self.steps.all(), key=lambda s: (s.position, s.pk))],
+        }
+
+    def in_words(self):
+        """E.g. "1. on call for Platform — after 5 min → 2. Alice Martin — after 10 min"."""
+        parts = []
+        for index, step in enumerate(sorted(self.steps.all(), key=lambda s: (s.position, s.pk)), start=1):
+            names = [u.get_full_name() or u.get_username() for u in step.users.all()]
+            names += [_gettext("on call for %(schedule)s") % {"schedule": s.name} for s in step.schedules.all()]
+            parts.append(
+                _gettext("%(index)s. %(targets)s — after %(minutes)s min")
+                % {
+                    "index": index,
+                    "targets": ", ".join(names) or _gettext("nobody"),
+                    "minutes": step.escalate_after_minutes,
+                }
+            )
+        text = " → ".join(parts) or _gettext("no steps")
+        if self.repeat:
+            text += " " + _gettext("(repeated %(count)s more time(s))") % {"count": self.repeat}
+        return text
+
+
+class EscalationStep(models.Model):
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps", verbose_name=_("escalation policy")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    escalate_after_minutes = models.PositiveIntegerField(
+        _("escalate after (minutes)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text=_("If nobody acknowledges this long after this step fired, the next step fires."),
+    )
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="escalation_steps", verbose_name=_("people")
+    )
+    schedules = models.ManyToManyField(
+        "rotations.Schedule",
+        blank=True,
+        related_name="escalation_steps",
+        verbose_name=_("schedules"),
+        help_text=_("Whoever is on call on these schedules when the step fires."),
+    )
+
+    class Meta:
+        app_label = "rotations"
+        ordering = ["policy", "position", "id"]
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
+
+    def __str__(self):
+        return f"{self.policy} #{self.position + 1}"
+
+    def snapshot(self):
+        targets = [{"type": "user", "id": u.pk} for u in self.users.all()]
+        targets += [{"type": "schedule", "id": s.pk} for s in self.schedules.all()]
+        return {"escalate_after_minutes": self.escalate_after_minutes, "targets": targets}
