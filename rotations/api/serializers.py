@@ -3,20 +3,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from project.serializers import UserSummarySerializer
 from rotations.models import Layer, Override, Schedule
 
 User = get_user_model()
-
-
-class UserSummarySerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "name"]
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.get_username()
 
 
 def user_summary(user):
@@ -48,8 +38,18 @@ class ScheduleSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "time_zone"]
 
 
+class ParticipantsField(serializers.ListField):
+    """User ids in rotation order: written as a list, read from the layer's participants."""
+
+    def get_attribute(self, layer):
+        return [p.user_id for p in layer.participants.all()]
+
+    def to_representation(self, data):
+        return list(data)
+
+
 class LayerSerializer(serializers.ModelSerializer):
-    participants = serializers.ListField(
+    participants = ParticipantsField(
         child=serializers.PrimaryKeyRelatedField(queryset=User.objects.all()),
         allow_empty=True,
         required=False,
@@ -72,11 +72,6 @@ class LayerSerializer(serializers.ModelSerializer):
             "participants",
             "restrictions",
         ]
-
-    def to_representation(self, layer):
-        data = super().to_representation(layer)
-        data["participants"] = [p.user_id for p in layer.participants.all()]
-        return data
 
     def validate_shift_length(self, value):
         if value < 1:
