@@ -123,7 +123,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Piquet <piquet@local
 # Background work: django-q2 on the ORM broker by default, Redis in production.
 Q_BROKER = env.str("Q_BROKER", default="orm")
 Q_CLUSTER = {
-    "name": "piquet",
+    # Processes sharing a queue must share this name; separate installations on
+    # one Redis need different names.
+    "name": env.str("Q_CLUSTER_NAME", default="piquet"),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": 60,  # a task running longer than this is killed ...
     "retry": 90,  # ... well before the broker hands it out again

@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "piquet-test-key")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# Each test process gets its own task queue, so parallel runs sharing one Redis
+# never run each other's tasks.
+os.environ.setdefault("Q_CLUSTER_NAME", f"piquet-test-{os.getpid()}")
 
 from project.settings import *  # noqa: F403
 

@@ -49,6 +49,7 @@ def subprocess_env(**extra):
         "SECRET_KEY": "piquet-test-key",
         "DATABASE_URL": url,
         "Q_BROKER": settings.Q_BROKER,
+        "Q_CLUSTER_NAME": settings.Q_CLUSTER["name"],
         "EMAIL_URL": "consolemail://",
         "PIQUET_BASE_URL": settings.PIQUET_BASE_URL,
         "HOME": os.environ.get("HOME", "/tmp"),
