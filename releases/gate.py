@@ -18,8 +18,8 @@ from incidents.models import Incident, Service
 from releases import windows as window_math
 from releases.models import FreezeException, ReleaseWindow
 
-# How far ahead `next_allowed_at` looks before answering "not known".
-NEXT_ALLOWED_HORIZON = timedelta(days=35)
+# How far ahead the gate looks for the end of a block, nearest first, before answering "not known".
+SEARCH_HORIZONS = (timedelta(days=2), timedelta(days=8), timedelta(days=35))
 DEFAULT_FREEZE_SEVERITIES = ("SEV1", "SEV2")
 
 
@@ -65,11 +65,14 @@ def _window_reason(window, occurrence):
 
 def _outside_reason(allow_windows, at):
     upcoming = []
-    for window in allow_windows:
-        for occurrence in window_math.cached_occurrences(window, at, at + NEXT_ALLOWED_HORIZON):
-            if occurrence.start > at:
-                upcoming.append((occurrence.start, window))
-                break
+    for horizon in SEARCH_HORIZONS:
+        for window in allow_windows:
+            for occurrence in window_math.cached_occurrences(window, at, at + horizon):
+                if occurrence.start > at:
+                    upcoming.append((occurrence.start, window))
+                    break
+        if upcoming:
+            break
     until, opener = min(upcoming, key=lambda pair: pair[0]) if upcoming else (None, None)
     names = ", ".join(sorted({w.name for w in allow_windows}))
     if opener is not None:
@@ -122,12 +125,19 @@ def _blocked_by_windows(windows, at):
     return reasons, warnings
 
 
-def next_allowed_at(windows, at, horizon=NEXT_ALLOWED_HORIZON):
-    """The first instant at or after `at` when no hard window blocks, or None within the horizon."""
+def next_allowed_at(windows, at):
+    """The first instant at or after `at` when no hard window blocks, or None if not within five weeks."""
+    for horizon in SEARCH_HORIZONS:
+        found = _next_allowed_within(windows, at, at + horizon)
+        if found is not None:
+            return found
+    return None
+
+
+def _next_allowed_within(windows, at, limit):
     hard = [w for w in windows if w.is_hard]
     denies = [w for w in hard if w.kind == ReleaseWindow.Kind.DENY]
     allows = [w for w in hard if w.kind == ReleaseWindow.Kind.ALLOW]
-    limit = at + horizon
     deny_occurrences = [o for w in denies for o in window_math.cached_occurrences(w, at, limit)]
     allow_occurrences = sorted(o for w in allows for o in window_math.cached_occurrences(w, at, limit))
     t = at
@@ -148,8 +158,23 @@ def next_allowed_at(windows, at, horizon=NEXT_ALLOWED_HORIZON):
     return None
 
 
+# Windows as last loaded by this process, by primary key, with the `updated_at` they were loaded at.
+_loaded_windows = {}
+
+
 def load_windows(service, environment=""):
-    windows = ReleaseWindow.objects.for_service(service)
+    """The enabled windows of a service: one small query, full rows only for windows changed since last time."""
+    current = list(ReleaseWindow.objects.for_service(service).order_by("pk").values_list("pk", "updated_at"))
+    stale = [pk for pk, updated_at in current if _loaded_windows.get(pk, (None,))[0] != updated_at]
+    if stale:
+        for window in ReleaseWindow.objects.filter(pk__in=stale):
+            _loaded_windows[window.pk] = (window.updated_at, window)
+    windows = []
+    for pk, updated_at in current:
+        loaded_at, window = _loaded_windows[pk]
+        if loaded_at != updated_at:
+            window = ReleaseWindow.objects.get(pk=pk)
+        windows.append(window)
     return [w for w in windows if w.applies_to_environment(environment)]
 
 
@@ -158,11 +183,21 @@ def load_incidents(service):
 
 
 def load_exceptions(service, at):
+    """Approved exceptions current at `at` for the service, latest ending first (a cheap look first)."""
+    through = FreezeException.services.through
+    current = through.objects.filter(
+        service=service,
+        freezeexception__approved_by__isnull=False,
+        freezeexception__starts_at__lte=at,
+        freezeexception__ends_at__gt=at,
+    ).values_list("freezeexception_id", flat=True)
+    ids = list(current)
+    if not ids:
+        return []
     return list(
-        FreezeException.objects.current(at)
-        .filter(services=service)
+        FreezeException.objects.filter(pk__in=ids)
         .select_related("requested_by", "approved_by", "incident")
-        .order_by("-ends_at")
+        .order_by("-ends_at", "-pk")
     )
 
 
@@ -176,25 +211,35 @@ def evaluate(*, service, at, windows, incidents=(), exceptions=(), fixes_inciden
     decision = Decision(
         service=service, at=at, allowed=not reasons, reasons=reasons, warnings=warnings, fixes_incident=fixes_incident
     )
-    if reasons and exceptions:
-        decision.exception = exceptions[0]
-        decision.allowed = True
+    _apply_exceptions(decision, exceptions)
     if not decision.allowed and not any(r.kind == "incident" for r in reasons):
         decision.next_allowed_at = next_allowed_at(windows, at)
     return decision
 
 
+def _apply_exceptions(decision, exceptions):
+    if decision.reasons and exceptions:
+        decision.exception = exceptions[0]
+        decision.allowed = True
+        decision.next_allowed_at = None
+
+
 def decide(*, service, at=None, environment="", fixes_incident=None):
-    """Ask the gate about one service at one instant (now by default). Four queries."""
+    """Ask the gate about one service at one instant (now by default).
+
+    Three queries when allowed, a fourth for the exceptions when blocked.
+    """
     at = at or timezone.now()
-    return evaluate(
+    decision = evaluate(
         service=service,
         at=at,
         windows=load_windows(service, environment),
         incidents=load_incidents(service),
-        exceptions=load_exceptions(service, at),
         fixes_incident=fixes_incident,
     )
+    if decision.reasons:
+        _apply_exceptions(decision, load_exceptions(service, at))
+    return decision
 
 
 def week_grid(*, service, start, tz, environment="", step=timedelta(hours=1)):

@@ -7,7 +7,7 @@ from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -56,7 +56,10 @@ class ReleaseWindowQuerySet(models.QuerySet):
 
     def for_service(self, service):
         """Enabled windows applying to a service: those naming it and those naming none."""
-        return self.enabled().filter(Q(services=None) | Q(services=service)).distinct()
+        through = self.model.services.through
+        naming = through.objects.filter(service=service).values("releasewindow_id")
+        any_service = through.objects.filter(releasewindow=OuterRef("pk"))
+        return self.enabled().filter(Q(pk__in=naming) | ~Exists(any_service))
 
 
 class ReleaseWindow(models.Model):

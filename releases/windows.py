@@ -9,8 +9,6 @@ the gap; an ambiguous one (fall back) means its first occurrence. Occurrences
 are half-open: active at their start, not at their end.
 """
 
-import threading
-from collections import OrderedDict
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -173,39 +171,37 @@ def occurrences(window, start, end):
     return []
 
 
-_cache = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _day_floor(t):
-    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+# Occurrences per (window, version, first day, last day); cleared whole when full.
+_cache = {}
+DAY = 86_400
 
 
 def cached_occurrences(window, start, end):
     """`occurrences` over whole UTC days, kept per window version (its `updated_at`)."""
-    first = _day_floor(start)
-    last = _day_floor(end)
-    if last < end:
-        last += timedelta(days=1)
-    key = (window.pk, window.updated_at, first, last)
+    first = int(start.timestamp()) // DAY
+    last = -(-int(end.timestamp()) // DAY)
+    if last == first:
+        last += 1
     if window.pk is None:
-        return occurrences(window, first, last)
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    found = occurrences(window, first, last)
-    with _cache_lock:
+        return occurrences(window, _from_day(first), _from_day(last))
+    key = (window.pk, window.updated_at, first, last)
+    found = _cache.get(key)
+    if found is None:
+        found = occurrences(window, _from_day(first), _from_day(last))
+        if len(_cache) >= CACHE_SIZE:
+            _cache.clear()
         _cache[key] = found
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
     return found
 
 
+def _from_day(day):
+    return datetime.fromtimestamp(day * DAY, tz=UTC)
+
+
 def occurrence_at(window, t):
-    """The occurrence active at t, or None."""
-    for occurrence in cached_occurrences(window, t, t + timedelta(seconds=1)):
+    """The occurrence active at t, or None (computed for t's whole week, so the cache turns over weekly)."""
+    week = int(t.timestamp()) // (7 * DAY) * 7 * DAY
+    for occurrence in cached_occurrences(window, _from_day(week // DAY), _from_day(week // DAY + 7)):
         if occurrence.contains(t):
             return occurrence
     return None

@@ -336,3 +336,29 @@ def test_decide_is_usable_without_http(service, weekend):
     assert decision.blocked and not decision.allowed
     assert decision.reasons[0].kind == "window"
     assert ReleaseWindow.objects.for_service(service).count() == 1
+
+
+def test_next_allowed_at_after_a_long_one_off_freeze(ci, service):
+    ReleaseWindowFactory(
+        name="Year-end",
+        start_cron="",
+        end_cron="",
+        starts_at=datetime(2026, 12, 18, 12, 0, tzinfo=ZURICH),
+        ends_at=datetime(2027, 1, 11, 8, 0, tzinfo=ZURICH),
+    )
+    body = ask(ci, service="website", at="2026-12-20T10:00:00+01:00").json()
+    assert body["reasons"][0]["until"] == "2027-01-11T08:00:00+01:00"
+    assert body["next_allowed_at"] == "2027-01-11T08:00:00+01:00"
+
+
+def test_next_allowed_at_is_null_beyond_five_weeks(ci, service):
+    ReleaseWindowFactory(
+        name="Migration",
+        start_cron="",
+        end_cron="",
+        starts_at=datetime(2026, 11, 1, tzinfo=ZURICH),
+        ends_at=datetime(2027, 3, 1, tzinfo=ZURICH),
+    )
+    body = ask(ci, service="website", at=FRIDAY_3PM).json()
+    assert body["allowed"] is False
+    assert body["next_allowed_at"] is None
