@@ -52,7 +52,7 @@ def snapshot_of(policy):
 # --- starting and stopping ------------------------------------------------------
 
 
-def start(incident_id, *, now=None):
+def start(incident_id, *, now=None, inline=False):
     """Start the chain of a triggered incident whose service has a policy. Idempotent."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -75,7 +75,7 @@ def start(incident_id, *, now=None):
             _("Escalation policy %(policy)s started.") % {"policy": policy.name},
             {"policy": policy.pk},
         )
-    advance(escalation.pk, now=now)
+    advance(escalation.pk, now=now, inline=inline)
     return escalation
 
 
@@ -120,8 +120,13 @@ def notify_paged_people(incident, *, purpose, now=None):
 # --- firing steps ---------------------------------------------------------------
 
 
-def advance(escalation_id, *, now=None, force=False, by=None):
-    """Fire the next step if it is due (or now, with `force`). Safe to run twice or late."""
+def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
+    """Fire the next step if it is due (or now, with `force`). Safe to run twice or late.
+
+    With `inline` (in a worker task), the first message due now is sent by this
+    call right after commit, saving a trip through the queue; the others are
+    queued so that they go out in parallel.
+    """
     now = now or timezone.now()
     created = []
     with transaction.atomic():
@@ -173,7 +178,11 @@ def advance(escalation_id, *, now=None, force=False, by=None):
         escalation.enqueued_at = None
         escalation.version += 1
         escalation.save(update_fields=["state", "round", "step", "next_at", "enqueued_at", "version"])
-    _enqueue_on_commit(created)
+    if inline and created:
+        _enqueue_on_commit(created[1:])
+        transaction.on_commit(lambda: send(created[0]))
+    else:
+        _enqueue_on_commit(created)
     logger.info(
         "escalation advanced incident=%s round=%s step=%s state=%s next_at=%s",
         incident.number,

@@ -4,11 +4,11 @@ from incidents import escalation
 
 
 def start_escalation(incident_id):
-    escalation.start(incident_id)
+    escalation.start(incident_id, inline=True)
 
 
 def advance_escalation(escalation_id):
-    escalation.advance(escalation_id)
+    escalation.advance(escalation_id, inline=True)
 
 
 def send_notification(notification_id):

@@ -91,6 +91,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # WAL: readers never wait for the writer, and a commit costs one fsync.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 else:
     # Keep connections open: the ORM broker polls often.
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
@@ -133,6 +135,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "poll": 0.2,
+    "save_limit": -1,  # keep failed tasks only: successes are in the database already
     "label": "Background tasks",
     # `manage.py worker` runs the schedules every second itself (django-q2 looks
     # only every ~30 s); see incidents/escalation.py.

@@ -1,6 +1,6 @@
 """The background worker: django-q2's cluster plus a one-second ticker.
 
-django-q2 runs tasks; the ticker makes timing precise. Every second it hands
+django-q2 runs tasks; the ticker makes timing precise. Twice a second it hands
 due escalation steps and due messages to the queue and runs django-q2's
 schedules (django-q2's own scheduler looks only about every 30 seconds).
 Run one per machine; several may run at once: the database decides who does
@@ -26,10 +26,10 @@ class Command(BaseCommand):
     help = "Run the background worker: django-q2's cluster and the one-second ticker."
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between ticks (default 1).")
+        parser.add_argument("--interval", type=float, default=0.5, help="Seconds between ticks (default 0.5).")
         parser.add_argument("--no-cluster", action="store_true", help="Run only the ticker (a cluster runs elsewhere).")
 
-    def handle(self, *args, interval=1.0, no_cluster=False, **options):
+    def handle(self, *args, interval=0.5, no_cluster=False, **options):
         from django_q.brokers import get_broker
         from django_q.scheduler import scheduler
 
