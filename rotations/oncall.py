@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import itertools
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SOURCE_OVERRIDE = "override"
 SOURCE_LAYER = "layer"
 SOURCE_NONE = "none"
+
+# What callers of users_on_call() usually read; other fields load when first used.
+SUMMARY_USER_FIELDS = ("id", "username", "first_name", "last_name", "email", "is_active")
 
 # Longest window the shift questions answer, and how far `oncall` looks for
 # the edges of the segment containing an instant.
@@ -100,6 +104,8 @@ def _months_between(a: datetime, b: datetime) -> int:
 
 
 def ensure_aware(value: datetime, name: str = "instant") -> datetime:
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value
     if not isinstance(value, datetime):
         raise ScheduleError(f"{name} must be a datetime.")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -143,6 +149,30 @@ def _parse_hhmm(value, where: str) -> time:
 
 
 def parse_restrictions(raw) -> tuple[Restriction, ...]:
+    """Validate the JSON form (see `_parse_restrictions`), remembering recent answers."""
+    if not raw:
+        return _parse_restrictions(raw)
+    try:
+        key = json.dumps(raw, sort_keys=True)
+    except (TypeError, ValueError):
+        return _parse_restrictions(raw)
+    return _parse_restrictions_cached(key)
+
+
+@lru_cache(maxsize=1024)
+def _parse_restrictions_cached(key: str) -> tuple[Restriction, ...]:
+    return _parse_restrictions(json.loads(key))
+
+
+@lru_cache(maxsize=1024)
+def _restrictions_from_text(text: str | None) -> tuple[Restriction, ...]:
+    """Restrictions stored as JSON text (read without decoding each row)."""
+    if not text:
+        return ()
+    return parse_restrictions(json.loads(text))
+
+
+def _parse_restrictions(raw) -> tuple[Restriction, ...]:
     """Validate the JSON form `[{"days": ["mon", …], "start": "HH:MM", "end": "HH:MM"}, …]`.
 
     `days` may be left out (every day). Raises ScheduleError naming the entry.
@@ -390,6 +420,7 @@ class SchedulePlan:
         self.overrides = sorted(self.overrides, key=lambda o: o.start)
         self._override_starts = [o.start for o in self.overrides]
         self._longest_override = max((o.end - o.start for o in self.overrides), default=timedelta(0))
+        self._override_edges = sorted({o.start for o in self.overrides} | {o.end for o in self.overrides})
 
 
 def make_layer(
@@ -523,10 +554,132 @@ def final_segments(plan: SchedulePlan, start: datetime, end: datetime) -> list[S
     return [Segment(s, e, user, source, layer) for s, e, user, source, layer in pieces]
 
 
+_ONE_MICROSECOND = timedelta(microseconds=1)
+_WALK_STEPS = 48
+
+
+def _restriction_next_edge(restrictions, tz, x):
+    day0 = wall_clock(x, tz).date()
+    best = None
+    for offset in range(-1, 9):
+        day = day0 + timedelta(days=offset)
+        weekday = day.weekday()
+        for restriction in restrictions:
+            if weekday in restriction.days:
+                for edge in restriction.interval_on(day, tz):
+                    if edge > x and (best is None or edge < best):
+                        best = edge
+        if best is not None and offset >= 1:
+            break
+    return best
+
+
+def _restriction_prev_edge(restrictions, tz, x):
+    day0 = wall_clock(x, tz).date()
+    best = None
+    for offset in range(1, -9, -1):
+        day = day0 + timedelta(days=offset)
+        weekday = day.weekday()
+        for restriction in restrictions:
+            if weekday in restriction.days:
+                for edge in restriction.interval_on(day, tz):
+                    if edge <= x and (best is None or edge > best):
+                        best = edge
+        if best is not None and offset <= -2:
+            break
+    return best
+
+
+def _layer_next_edge(layer: LayerPlan, x: datetime):
+    """The first instant after x where this layer's answer may change, or None."""
+    if not layer.participants:
+        return None
+    if x < layer.starts_at:
+        return layer.starts_at
+    if layer.ends_at is not None and x >= layer.ends_at:
+        return None
+    best = layer.handoff(layer.shift_index(x) + 1)
+    if layer.ends_at is not None and layer.ends_at < best:
+        best = layer.ends_at
+    if layer.restrictions:
+        edge = _restriction_next_edge(layer.restrictions, layer.tz, x)
+        if edge is not None and edge < best:
+            best = edge
+    return best
+
+
+def _layer_prev_edge(layer: LayerPlan, x: datetime):
+    """The last instant at or before x where this layer's answer may have changed, or None."""
+    if not layer.participants or x < layer.starts_at:
+        return None
+    if layer.ends_at is not None and x >= layer.ends_at:
+        return layer.ends_at
+    best = max(layer.handoff(layer.shift_index(x)), layer.starts_at)
+    if layer.restrictions:
+        edge = _restriction_prev_edge(layer.restrictions, layer.tz, x)
+        if edge is not None and edge > best:
+            best = edge
+    return best
+
+
+def _next_edge(plan: SchedulePlan, x: datetime):
+    edges = [e for e in (_layer_next_edge(layer, x) for layer in plan.layers) if e is not None]
+    i = bisect.bisect_right(plan._override_edges, x)
+    if i < len(plan._override_edges):
+        edges.append(plan._override_edges[i])
+    return min(edges) if edges else None
+
+
+def _prev_edge(plan: SchedulePlan, x: datetime):
+    edges = [e for e in (_layer_prev_edge(layer, x) for layer in plan.layers) if e is not None]
+    i = bisect.bisect_right(plan._override_edges, x)
+    if i > 0:
+        edges.append(plan._override_edges[i - 1])
+    return max(edges) if edges else None
+
+
+def _walk_segment(plan: SchedulePlan, instant: datetime, horizon: timedelta) -> Segment | None:
+    """The segment containing `instant`, found by stepping from edge to edge; None when
+    it takes more than a few steps (then the window search is quicker)."""
+    user, source, layer = key = who_at(plan, instant)
+    end = None
+    x = instant
+    for _ in range(_WALK_STEPS):
+        edge = _next_edge(plan, x)
+        if edge is None or edge >= instant + horizon:
+            break
+        if who_at(plan, edge) != key:
+            end = edge
+            break
+        x = edge
+    else:
+        return None
+    start = None
+    x = instant
+    for _ in range(_WALK_STEPS):
+        edge = _prev_edge(plan, x)
+        if edge is None or edge <= instant - horizon:
+            break
+        if who_at(plan, edge - _ONE_MICROSECOND) != key:
+            start = edge
+            break
+        x = edge - _ONE_MICROSECOND
+    else:
+        return None
+    return Segment(start, end, user, source, layer)
+
+
 def segment_at(plan: SchedulePlan, instant: datetime, *, horizon: timedelta = MAX_WINDOW) -> Segment:
     """The merged final-schedule segment containing `instant`. An edge further than
     `horizon` away is None (e.g. a one-person layer with no end)."""
     instant = ensure_aware(instant)
+    found = _walk_segment(plan, instant, horizon)
+    if found is not None:
+        return found
+    return _segment_by_window(plan, instant, horizon)
+
+
+def _segment_by_window(plan: SchedulePlan, instant: datetime, horizon: timedelta) -> Segment:
     reach = timedelta(days=1)
     while True:
         reach = min(reach, horizon)
@@ -598,6 +751,93 @@ def prefetch_for_oncall(queryset, *, start: datetime | None = None, end: datetim
         ),
         Prefetch("overrides", queryset=overrides, to_attr="oncall_overrides"),
     )
+
+
+def load_plans(schedules, *, start: datetime | None = None, end: datetime | None = None) -> list:
+    """Evaluate `schedules` (a queryset) and attach each one's plan, in five queries
+    whatever their number. With start/end, only overrides overlapping that window are
+    read. Returns the schedules; `plan_for()` and the functions below then use the plans."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q, TextField
+    from django.db.models.functions import Cast
+
+    from rotations.models import Layer, Override, Participant
+
+    schedule_list = list(schedules)
+    if not schedule_list:
+        return schedule_list
+    subquery = schedules.values("pk") if hasattr(schedules, "values") else [s.pk for s in schedule_list]
+    layer_rows = list(
+        Layer.objects.filter(schedule__in=subquery)
+        .order_by("id")
+        .annotate(restrictions_text=Cast("restrictions", TextField()))
+        .values_list(
+            "id",
+            "schedule_id",
+            "priority",
+            "rotation_start",
+            "starts_at",
+            "ends_at",
+            "shift_length",
+            "shift_unit",
+            "restrictions_text",
+        )
+    )
+    participants: dict = {}
+    for layer_id, user_id in (
+        Participant.objects.filter(layer__schedule__in=subquery)
+        .order_by("layer_id", "position")
+        .values_list("layer_id", "user_id")
+    ):
+        participants.setdefault(layer_id, []).append(user_id)
+    overrides = Override.objects.filter(schedule__in=subquery)
+    if start is not None:
+        overrides = overrides.filter(end__gt=start)
+    if end is not None:
+        overrides = overrides.filter(start__lt=end)
+    override_rows = list(overrides.values_list("id", "schedule_id", "user_id", "start", "end", "created_at"))
+    users = {}
+    if participants or override_rows:
+        taking_part = Participant.objects.filter(layer__schedule__in=subquery).values("user_id")
+        users = {
+            user.pk: user
+            for user in get_user_model()
+            .objects.only(*SUMMARY_USER_FIELDS)
+            .filter(Q(pk__in=taking_part) | Q(pk__in=overrides.values("user_id")))
+        }
+
+    by_schedule = {s.pk: ([], [], {}) for s in schedule_list}
+    zones = {s.pk: get_zone(s.time_zone) for s in schedule_list}
+    for layer_id, schedule_id, priority, rotation_start, starts_at, ends_at, length, unit, restrictions in layer_rows:
+        ids = tuple(participants.get(layer_id, ()))
+        layers, _overrides, user_map = by_schedule[schedule_id]
+        for user_id in ids:
+            user_map[user_id] = users[user_id]
+        layers.append(
+            LayerPlan(
+                tz=zones[schedule_id],
+                rotation_start=rotation_start,
+                shift_length=length,
+                shift_unit=unit,
+                participants=ids,
+                restrictions=_restrictions_from_text(restrictions),
+                starts_at=starts_at or rotation_start,
+                ends_at=ends_at,
+                priority=priority,
+                id=layer_id,
+                rank=(priority, layer_id),
+            )
+        )
+    for override_id, schedule_id, user_id, o_start, o_end, created_at in override_rows:
+        _layers, plans, user_map = by_schedule[schedule_id]
+        user_map[user_id] = users[user_id]
+        plans.append(OverridePlan(o_start, o_end, user_id, (created_at, override_id), override_id))
+    for schedule in schedule_list:
+        layers, plans, user_map = by_schedule[schedule.pk]
+        schedule._oncall_plan = SchedulePlan(
+            tz=zones[schedule.pk], layers=layers, overrides=plans, users=user_map, id=schedule.pk
+        )
+    return schedule_list
 
 
 def plan_for(schedule) -> SchedulePlan:

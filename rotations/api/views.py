@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
 from rotations import oncall
@@ -18,12 +17,15 @@ from rotations.api import serializers as s
 from rotations.models import Layer, Override, Participant, Schedule
 
 User = get_user_model()
-_datetime_field = DateTimeField()
 DEFAULT_SHIFTS_WINDOW = timedelta(days=7)
 
 
 def iso(value):
-    return None if value is None else _datetime_field.to_representation(value)
+    """ISO 8601 in the current time zone, as DRF writes datetimes elsewhere in the API."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def parse_instant(request, name, default=None):
@@ -69,7 +71,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
 
     def schedule_with_plan(self, start, end):
         schedule = self.get_object()
-        return oncall.prefetch_for_oncall(Schedule.objects.filter(pk=schedule.pk), start=start, end=end).get()
+        return oncall.load_plans([schedule], start=start, end=end)[0]
 
     @extend_schema(parameters=[AT_PARAMETER], responses=s.OnCallSerializer)
     @action(detail=True, methods=["get"])
@@ -167,7 +169,7 @@ class OnCallView(generics.GenericAPIView):
     @extend_schema(parameters=[AT_PARAMETER], responses=s.OnCallSerializer(many=True))
     def get(self, request):
         at = parse_instant(request, "at", default=timezone.now())
-        schedules = oncall.prefetch_for_oncall(
+        schedules = oncall.load_plans(
             Schedule.objects.order_by("name", "id"), start=at - oncall.MAX_WINDOW, end=at + oncall.MAX_WINDOW
         )
         return Response([oncall_payload(schedule, at, name=True) for schedule in schedules])

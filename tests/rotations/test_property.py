@@ -86,3 +86,6 @@ def test_shifts_tile_the_window_and_agree_with_oncall(plan, start, length, probe
             assert around.start == found.start
         if found.end < end:
             assert around.end == found.end
+        # Stepping from edge to edge and searching ever larger windows agree, horizon included.
+        for horizon in (timedelta(days=2), oncall.MAX_WINDOW):
+            assert oncall.segment_at(plan, t, horizon=horizon) == oncall._segment_by_window(plan, t, horizon)
