@@ -96,6 +96,8 @@ def test_load_demo_runs_once_and_prints_a_working_curl(db, capsys):
     assert Service.objects.filter(slug="website").count() == 1
     kinds = set(Integration.objects.filter(service__slug="website").values_list("kind", flat=True))
     assert kinds == {"events_v2", "alertmanager"}
+    website = Service.objects.get(slug="website")
+    assert website.escalation_policy.steps.count() == 2
     out = capsys.readouterr().out
     assert "Demo data already loaded." in out
     call_command("welcome")

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from project.roles import MANAGERS, RESPONDERS
 
-DEMO_APPS = ("incidents", "rotations", "comms", "releases")
+DEMO_APPS = ("rotations", "incidents", "comms", "releases")
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "piquet-demo"  # noqa: S105 (printed on purpose: it is the demo login)
 
