@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext as _
+
 HOURS, DAYS, WEEKS, MONTHS = "hours", "days", "weeks", "months"
 UNITS = (HOURS, DAYS, WEEKS, MONTHS)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -55,11 +57,13 @@ class ScheduleError(ValueError):
 def get_zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`, or ScheduleError."""
     if not isinstance(name, str) or not name or name != name.strip():
-        raise ScheduleError(f"{name!r} is not an IANA time zone name.")
+        raise ScheduleError(_("%(name)s is not an IANA time zone name.") % {"name": repr(name)})
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ScheduleError(f"Unknown time zone {name!r}; use an IANA name such as 'Europe/Zurich'.") from None
+        raise ScheduleError(
+            _("Unknown time zone %(name)s; use an IANA name such as Europe/Zurich.") % {"name": repr(name)}
+        ) from None
 
 
 @lru_cache(maxsize=65536)
@@ -107,9 +111,9 @@ def ensure_aware(value: datetime, name: str = "instant") -> datetime:
     if value.__class__ is datetime and value.tzinfo is UTC:
         return value
     if not isinstance(value, datetime):
-        raise ScheduleError(f"{name} must be a datetime.")
+        raise ScheduleError(_("%(name)s must be a datetime.") % {"name": name})
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ScheduleError(f"{name} must carry a time zone.")
+        raise ScheduleError(_("%(name)s must carry a time zone.") % {"name": name})
     return value.astimezone(UTC)
 
 
@@ -143,7 +147,10 @@ class Restriction:
 
 def _parse_hhmm(value, where: str) -> time:
     if not isinstance(value, str) or not _HHMM.match(value):
-        raise ScheduleError(f"{where} must be a time written HH:MM (00:00–23:59), not {value!r}.")
+        raise ScheduleError(
+            _("%(where)s must be a time written HH:MM (00:00–23:59), not %(value)s.")
+            % {"where": where, "value": repr(value)}
+        )
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
 
@@ -180,25 +187,33 @@ def _parse_restrictions(raw) -> tuple[Restriction, ...]:
     if raw in (None, ""):
         return ()
     if not isinstance(raw, list):
-        raise ScheduleError("Restrictions must be a list of {days, start, end} objects.")
+        raise ScheduleError(_("Restrictions must be a list of {days, start, end} objects."))
     parsed = []
     for number, item in enumerate(raw, start=1):
-        where = f"Restriction {number}"
+        where = _("Restriction %(number)s") % {"number": number}
         if not isinstance(item, dict):
-            raise ScheduleError(f"{where} must be an object with days, start and end.")
+            raise ScheduleError(_("%(where)s must be an object with days, start and end.") % {"where": where})
         unknown_keys = set(item) - {"days", "start", "end"}
         if unknown_keys:
-            raise ScheduleError(f"{where} has unknown key(s): {', '.join(sorted(map(str, unknown_keys)))}.")
+            raise ScheduleError(
+                _("%(where)s has unknown key(s): %(keys)s.")
+                % {"where": where, "keys": ", ".join(sorted(map(str, unknown_keys)))}
+            )
         for key in ("start", "end"):
             if key not in item:
-                raise ScheduleError(f"{where} needs '{key}' (HH:MM).")
+                raise ScheduleError(_("%(where)s needs '%(key)s' (HH:MM).") % {"where": where, "key": key})
         days = item.get("days", list(WEEKDAYS))
         if not isinstance(days, list) or not days:
-            raise ScheduleError(f"{where}: 'days' must be a non-empty list of weekdays (mon … sun).")
+            raise ScheduleError(
+                _("%(where)s: 'days' must be a non-empty list of weekdays (mon … sun).") % {"where": where}
+            )
         numbers = set()
         for day in days:
             if not isinstance(day, str) or day.lower() not in WEEKDAYS:
-                raise ScheduleError(f"{where}: unknown weekday {day!r}; use {', '.join(WEEKDAYS)}.")
+                raise ScheduleError(
+                    _("%(where)s: unknown weekday %(day)s; use %(days)s.")
+                    % {"where": where, "day": repr(day), "days": ", ".join(WEEKDAYS)}
+                )
             numbers.add(WEEKDAYS.index(day.lower()))
         parsed.append(
             Restriction(
@@ -299,9 +314,12 @@ class LayerPlan:
 
     def __post_init__(self):
         if self.shift_unit not in UNITS:
-            raise ScheduleError(f"Unknown shift unit {self.shift_unit!r}; use {', '.join(UNITS)}.")
+            raise ScheduleError(
+                _("Unknown shift unit %(unit)s; use %(units)s.")
+                % {"unit": repr(self.shift_unit), "units": ", ".join(UNITS)}
+            )
         if not isinstance(self.shift_length, int) or self.shift_length < 1:
-            raise ScheduleError("The shift length must be a whole number of at least 1.")
+            raise ScheduleError(_("The shift length must be a whole number of at least 1."))
         self.rotation_start = ensure_aware(self.rotation_start, "rotation_start")
         self.starts_at = ensure_aware(self.starts_at, "starts_at") if self.starts_at else self.rotation_start
         self.ends_at = ensure_aware(self.ends_at, "ends_at") if self.ends_at else None
@@ -644,7 +662,7 @@ def _walk_segment(plan: SchedulePlan, instant: datetime, horizon: timedelta) -> 
     user, source, layer = key = who_at(plan, instant)
     end = None
     x = instant
-    for _ in range(_WALK_STEPS):
+    for _step in range(_WALK_STEPS):
         edge = _next_edge(plan, x)
         if edge is None or edge >= instant + horizon:
             break
@@ -656,7 +674,7 @@ def _walk_segment(plan: SchedulePlan, instant: datetime, horizon: timedelta) -> 
         return None
     start = None
     x = instant
-    for _ in range(_WALK_STEPS):
+    for _step in range(_WALK_STEPS):
         edge = _prev_edge(plan, x)
         if edge is None or edge <= instant - horizon:
             break
@@ -913,9 +931,9 @@ def users_on_call(schedule, at: datetime | None = None) -> list:
 
 def check_window(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise ScheduleError("The end must be after the start.")
+        raise ScheduleError(_("The end must be after the start."))
     if end - start > MAX_WINDOW:
-        raise ScheduleError(f"The window may be at most {MAX_WINDOW.days} days long.")
+        raise ScheduleError(_("The window may be at most %(days)s days long.") % {"days": MAX_WINDOW.days})
 
 
 def shifts(schedule, start: datetime, end: datetime) -> list[Segment]:
@@ -965,7 +983,7 @@ def shifts_for_user(user, start: datetime, end: datetime, schedules=None) -> lis
         schedules = Schedule.objects.filter(
             Q(layers__participants__user=user) | Q(overrides__user=user, overrides__end__gt=start)
         ).distinct()
-        schedules = prefetch_for_oncall(schedules, start=start - MAX_WINDOW, end=end)
+        schedules = load_plans(schedules, start=start - MAX_WINDOW, end=end)
     result = []
     for schedule in schedules:
         for segment in final_segments(plan_for(schedule), start, end):

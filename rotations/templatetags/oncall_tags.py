@@ -15,7 +15,7 @@ def oncall_now(context):
     if user is None or not user.has_perm("rotations.view_schedule"):
         return {"visible": False}
     now = timezone.now()
-    schedules = oncall.prefetch_for_oncall(
+    schedules = oncall.load_plans(
         Schedule.objects.order_by("name", "id"), start=now - oncall.MAX_WINDOW, end=now + oncall.MAX_WINDOW
     )
     rows = []
