@@ -5,6 +5,7 @@ import re
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from incidents.models import Integration
@@ -103,3 +104,19 @@ def holds_permission(user, perm):
         .filter(Q(user=user) | Q(group__user=user))
         .exists()
     )
+
+
+class IntegrationKeyScheme(OpenApiAuthenticationExtension):
+    target_class = IntegrationKeyAuthentication
+    name = "integrationKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Routing-Key",
+            "description": _(
+                "The 32-character key of one of the service's integrations; also accepted as "
+                "`Authorization: Token <key>` or `?routing_key=<key>`."
+            ),
+        }

@@ -3,7 +3,7 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -137,13 +137,10 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = Deployment.objects.select_related("service", "fixes_incident").order_by("-deployed_at", "-id")
     filterable = ("decision", "environment")
 
-    def get_authenticators(self):
-        if self.request.method == "POST":
-            return [cls() for cls in auth.AUTHENTICATION]
-        return super().get_authenticators()
+    authentication_classes = auth.AUTHENTICATION
 
     def get_permissions(self):
-        if self.request.method == "POST":
+        if getattr(self, "action", None) == "create":
             return [auth.UserPermOrIntegration()]
         return super().get_permissions()
 
@@ -195,7 +192,9 @@ class ChangeEventView(RawJSONView):
         operation_id="change_events_enqueue",
         request=OpenApiTypes.OBJECT,
         responses={
-            202: serializers.DictField(),
+            202: inline_serializer(
+                "ChangeEventAccepted", {"status": serializers.CharField(), "message": serializers.CharField()}
+            ),
             400: EVENT_ERROR,
             403: EVENT_ERROR,
             413: EVENT_ERROR,
