@@ -174,6 +174,7 @@ def occurrences(window, start, end):
 # Occurrences per (window, version, first day, last day); cleared whole when full.
 _cache = {}
 DAY = 86_400
+WEEK = 7 * DAY
 
 
 def cached_occurrences(window, start, end):
@@ -182,9 +183,13 @@ def cached_occurrences(window, start, end):
     last = -(-int(end.timestamp()) // DAY)
     if last == first:
         last += 1
-    if window.pk is None:
+    return _cached(window, first, last)
+
+
+def _cached(window, first, last):
+    if window.id is None:
         return occurrences(window, _from_day(first), _from_day(last))
-    key = (window.pk, window.updated_at, first, last)
+    key = (window.id, window.updated_at, first, last)
     found = _cache.get(key)
     if found is None:
         found = occurrences(window, _from_day(first), _from_day(last))
@@ -200,9 +205,9 @@ def _from_day(day):
 
 def occurrence_at(window, t):
     """The occurrence active at t, or None (computed for t's whole week, so the cache turns over weekly)."""
-    week = int(t.timestamp()) // (7 * DAY) * 7 * DAY
-    for occurrence in cached_occurrences(window, _from_day(week // DAY), _from_day(week // DAY + 7)):
-        if occurrence.contains(t):
+    first = int(t.timestamp()) // WEEK * 7
+    for occurrence in _cached(window, first, first + 7):
+        if occurrence.start <= t < occurrence.end:
             return occurrence
     return None
 

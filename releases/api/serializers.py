@@ -101,6 +101,42 @@ class GateAnswerSerializer(serializers.Serializer):
         return ReasonSerializer([r.as_dict() for r in decision.warnings], many=True).data
 
 
+_datetime = serializers.DateTimeField()
+
+
+def _iso(value):
+    return _datetime.to_representation(value) if value is not None else None
+
+
+def _reason(reason):
+    return {"kind": reason.kind, "name": reason.name, "message": reason.message, "until": _iso(reason.until)}
+
+
+def gate_answer(decision):
+    """The gate's JSON answer (the shape of GateAnswerSerializer, built directly: it is on every pipeline's path)."""
+    exception = decision.exception
+    return {
+        "service": decision.service.slug,
+        "at": _iso(decision.at),
+        "allowed": decision.allowed,
+        "reasons": [_reason(r) for r in decision.reasons],
+        "warnings": [_reason(w) for w in decision.warnings],
+        "exception": None
+        if exception is None
+        else {
+            "id": exception.pk,
+            "reason": exception.reason,
+            "requested_by": exception.requested_by.username,
+            "approved_by": exception.approved_by.username,
+            "starts_at": _iso(exception.starts_at),
+            "ends_at": _iso(exception.ends_at),
+            "incident": exception.incident.number if exception.incident_id else None,
+        },
+        "next_allowed_at": _iso(decision.next_allowed_at),
+        "fixes_incident": decision.fixes_incident.number if decision.fixes_incident else None,
+    }
+
+
 class ReleaseWindowSerializer(serializers.ModelSerializer):
     services = ServiceSlugField(many=True, required=False)
     start_cron = serializers.CharField(required=False, allow_blank=True, max_length=100)

@@ -22,6 +22,7 @@ from releases.api.serializers import (
     GateAnswerSerializer,
     GateQuerySerializer,
     ReleaseWindowSerializer,
+    gate_answer,
 )
 from releases.models import Deployment, FreezeException, ReleaseWindow
 
@@ -82,7 +83,7 @@ class GateView(APIView):
             fixes_incident=fixes,
         )
         code = status.HTTP_423_LOCKED if params["strict"] and not decision.allowed else status.HTTP_200_OK
-        return Response(GateAnswerSerializer(decision).data, status=code)
+        return Response(gate_answer(decision), status=code)
 
 
 @extend_schema(tags=["releases"])
