@@ -603,7 +603,8 @@ def _restriction_prev_edge(restrictions, tz, x):
                 for edge in restriction.interval_on(day, tz):
                     if edge <= x and (best is None or edge > best):
                         best = edge
-        if best is not None and offset <= -2:
+        # Intervals starting on earlier days end before the start of the day after `day`.
+        if best is not None and best >= localize(datetime.combine(day + timedelta(days=1), time(0)), tz):
             break
     return best
 
@@ -859,11 +860,15 @@ def load_plans(schedules, *, start: datetime | None = None, end: datetime | None
 
 
 def plan_for(schedule) -> SchedulePlan:
-    """The SchedulePlan of a saved Schedule. Reads its layers, participants and
-    overrides (prefetched by `prefetch_for_oncall`, or queried here)."""
+    """The SchedulePlan of a saved Schedule, kept on the instance. Reads its layers,
+    participants and overrides (prefetched by `prefetch_for_oncall` or `load_plans`,
+    else queried here in five queries)."""
     cached = getattr(schedule, "_oncall_plan", None)
     if cached is not None:
         return cached
+    if "layers" not in getattr(schedule, "_prefetched_objects_cache", {}):
+        load_plans([schedule])
+        return schedule._oncall_plan
     tz = get_zone(schedule.time_zone)
     users = {}
     layers = []

@@ -206,3 +206,19 @@ def test_layer_shift_at_uses_the_schedule_zone(people):
     shift = layer.shift_at(datetime(2024, 3, 9, 12, tzinfo=chicago))
 
     assert shift.end - shift.start == timedelta(hours=23)
+
+
+def test_users_on_call_reads_a_schedule_in_a_fixed_number_of_queries(people, django_assert_max_num_queries):
+    from rotations.models import Schedule
+
+    small = ScheduleFactory()
+    LayerFactory(schedule=small, rotation_start=MONDAY, participants=people[:1])
+    large = ScheduleFactory()
+    for priority in range(4):
+        LayerFactory(schedule=large, priority=priority, rotation_start=MONDAY, participants=people)
+    OverrideFactory(schedule=large, user=people[0], start=at(5, 0), end=at(5, 1))
+
+    with django_assert_max_num_queries(5):
+        assert oncall.users_on_call(Schedule.objects.get(pk=small.pk), at(5, 12))
+    with django_assert_max_num_queries(5):
+        assert oncall.users_on_call(Schedule.objects.get(pk=large.pk), at(5, 12))

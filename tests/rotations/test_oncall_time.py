@@ -272,3 +272,38 @@ def test_layer_plans_refuse_bad_settings(kwargs, message):
 def test_unknown_time_zone_is_refused():
     with pytest.raises(oncall.ScheduleError, match="Unknown time zone"):
         oncall.get_zone("Mars/Olympus_Mons")
+
+
+def test_segment_start_after_a_day_long_restriction_that_ends_late_the_next_day():
+    # Friday 23:00 → Saturday 23:00 and Saturday 00:00 → 01:00: coverage ends Saturday 23:00.
+    restrictions = [
+        {"days": ["fri"], "start": "23:00", "end": "23:00"},
+        {"days": ["sat"], "start": "00:00", "end": "01:00"},
+    ]
+    plan = oncall.make_plan(
+        time_zone=ZURICH,
+        layers=[
+            oncall.make_layer(
+                time_zone=ZURICH,
+                rotation_start=datetime(2024, 5, 8, 12, tzinfo=ZURICH),  # a Wednesday
+                shift_length=1,
+                shift_unit="weeks",
+                participants=["a"],
+                restrictions=restrictions,
+            )
+        ],
+    )
+
+    gap = oncall.segment_at(plan, datetime(2024, 6, 10, 12, tzinfo=ZURICH))  # Monday
+    shift = oncall.segment_at(plan, datetime(2024, 6, 8, 12, tzinfo=ZURICH))  # Saturday
+
+    assert (gap.user, gap.start, gap.end) == (
+        None,
+        datetime(2024, 6, 8, 23, tzinfo=ZURICH),
+        datetime(2024, 6, 14, 23, tzinfo=ZURICH),
+    )
+    assert (shift.user, shift.start, shift.end) == (
+        "a",
+        datetime(2024, 6, 7, 23, tzinfo=ZURICH),
+        datetime(2024, 6, 8, 23, tzinfo=ZURICH),
+    )
