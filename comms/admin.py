@@ -98,3 +98,185 @@ class UserAdmin(BaseUserAdmin):
                 request, _("None of the selected people has an enabled contact method."), messages.WARNING
             )
         _report(self, request, methods)
+
+
+# --- stakeholder communications -------------------------------------------------------
+
+from django.utils import timezone  # noqa: E402
+from django.utils.html import format_html, format_html_join  # noqa: E402
+
+from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusUpdate, Subscriber  # noqa: E402
+
+
+class SubscriberInline(admin.TabularInline):
+    model = Subscriber
+    extra = 1
+    fields = ["kind", "address", "language", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+def _sample_update(group):
+    """An example update of an incident this group would hear of, for the preview (nothing saved)."""
+    from incidents.models import Incident, Service
+
+    service = group.services.first() if group.pk else None
+    service = service or Service.objects.order_by("name").first() or Service(name="Website", slug="website")
+    incident = Incident(
+        number=0,
+        service=service,
+        title=_("Example: checkout answers 502"),
+        severity=group.min_severity,
+        status="acknowledged",
+    )
+    now = timezone.now()
+    return StatusUpdate(
+        incident=incident,
+        phase="identified",
+        message=_("We found the faulty deployment and are rolling it back."),
+        public=True,
+        next_update_at=now + timezone.timedelta(minutes=30),
+        eta=now + timezone.timedelta(hours=1),
+        posted_at=now,
+    )
+
+
+def channel_previews(group):
+    """(channel, language, subject, body) of what each channel would receive for an example update."""
+    import json
+
+    from comms.stakeholder_messages import _update_parts, update_event
+
+    update = _sample_update(group)
+    previews = []
+    for language, _name in settings_languages():
+        subject, text, unsubscribe = _update_parts(update, language)
+        previews.append((_("E-mail"), language, subject, text + "\n\n" + unsubscribe % {"url": "https://…"}))
+        previews.append((_("Slack, Teams … (Apprise)"), language, subject, text))
+    previews.append((_("Webhook"), "—", "POST application/json", json.dumps(update_event(update), indent=2)))
+    return previews
+
+
+def settings_languages():
+    from django.conf import settings
+
+    return settings.LANGUAGES
+
+
+@admin.register(StakeholderGroup)
+class StakeholderGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "min_severity", "service_names", "member_count", "subscriber_count"]
+    list_filter = ["min_severity", "services"]
+    search_fields = ["name", "members__username", "subscribers__address"]
+    filter_horizontal = ["services", "members"]
+    fields = ["name", "min_severity", "services", "members", "preview"]
+    readonly_fields = ["preview"]
+    inlines = [SubscriberInline]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("services")
+            .annotate(_members=Count("members", distinct=True), _subscribers=Count("subscribers", distinct=True))
+        )
+
+    @admin.display(description=_("services"))
+    def service_names(self, obj):
+        return ", ".join(s.name for s in obj.services.all()) or _("all services")
+
+    @admin.display(description=_("members"), ordering="_members")
+    def member_count(self, obj):
+        return obj._members
+
+    @admin.display(description=_("subscribers"), ordering="_subscribers")
+    def subscriber_count(self, obj):
+        return obj._subscribers
+
+    @admin.display(description=_("preview of an update, per channel"))
+    def preview(self, obj):
+        return format_html_join(
+            "",
+            '<details class="channel-preview"><summary>{} ({})</summary><p><strong>{}</strong></p>'
+            '<pre style="white-space:pre-wrap">{}</pre></details>',
+            channel_previews(obj),
+        )
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["address", "kind", "group", "language", "confirmed_at", "created_at"]
+    list_filter = ["kind", "language", "group", ("confirmed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["group"]
+    search_fields = ["address", "group__name"]
+    readonly_fields = ["secret", "created_at"]
+    show_full_result_count = False
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["purpose", "language", "excerpt"]
+    list_filter = ["purpose", "language"]
+    search_fields = ["body"]
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return obj.body[:120]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(_ReadOnly):
+    list_display = ["posted_at", "incident", "kind", "phase", "public", "author", "next_update_at", "delivery_count"]
+    list_filter = ["phase", "kind", "public"]
+    list_select_related = ["incident", "author"]
+    search_fields = ["=incident__number", "message"]
+    raw_id_fields = ["incident", "author"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_deliveries=Count("deliveries"))
+
+    @admin.display(description=_("deliveries"), ordering="_deliveries")
+    def delivery_count(self, obj):
+        return obj._deliveries
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(_ReadOnly):
+    list_display = [
+        "created_at",
+        "purpose",
+        "incident",
+        "recipient",
+        "kind",
+        "language",
+        "status",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "purpose", "kind", "language"]
+    list_select_related = ["incident", "user"]
+    search_fields = ["=incident__number", "address", "user__username", "key"]
+    raw_id_fields = ["incident", "update", "user", "contact_method", "subscriber"]
+    show_full_result_count = False
+    ordering = ["-created_at"]
+
+    @admin.display(description=_("to"))
+    def recipient(self, obj):
+        if obj.user_id:
+            return format_html("{} ({})", obj.user, obj.masked_address)
+        return obj.masked_address

@@ -177,3 +177,330 @@ def profile_of(user):
         return user.piquet_profile
     except Profile.DoesNotExist:
         return Profile(user=user)
+
+
+# --- stakeholder communications -------------------------------------------------------
+
+SEVERITY_CHOICES = [
+    ("SEV1", _("SEV1 – critical")),
+    ("SEV2", _("SEV2 – major")),
+    ("SEV3", _("SEV3 – minor")),
+    ("SEV4", _("SEV4 – informational")),
+]
+
+
+class StakeholderGroupQuerySet(models.QuerySet):
+    def matching(self, incident):
+        """Groups that hear of this incident: its service (or all services) and severity."""
+        return self.filter(
+            models.Q(services=None) | models.Q(services=incident.service_id),
+            min_severity__gte=incident.severity,
+        ).distinct()
+
+
+class StakeholderGroup(models.Model):
+    """People and outside addresses told about incidents of some services from some severity."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    services = models.ManyToManyField(
+        "incidents.Service",
+        blank=True,
+        related_name="stakeholder_groups",
+        verbose_name=_("services"),
+        help_text=_("Incidents of these services reach the group. None: every service."),
+    )
+    min_severity = models.CharField(
+        _("minimum severity"),
+        max_length=4,
+        choices=SEVERITY_CHOICES,
+        default="SEV2",
+        help_text=_("The least severe incidents the group hears of: SEV2 means SEV1 and SEV2."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="stakeholder_groups",
+        verbose_name=_("members"),
+        help_text=_("People reached by their contact methods (voice calls excepted), in their language."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    objects = StakeholderGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("stakeholder group")
+        verbose_name_plural = _("stakeholder groups")
+
+    def __str__(self):
+        return self.name
+
+
+class Subscriber(models.Model):
+    """An outside address told of incidents: of a stakeholder group, or a visitor of the status page."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook (signed JSON)")
+        APPRISE = "apprise", _("Slack, Teams … (Apprise URL)")
+
+    group = models.ForeignKey(
+        StakeholderGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subscribers",
+        verbose_name=_("stakeholder group"),
+        help_text=_("Empty: a visitor who subscribed on the public status page (public updates only)."),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.EMAIL)
+    address = models.CharField(
+        _("address"), max_length=500, help_text=_("E-mail address, webhook URL or Apprise URL (slack://, msteams://…).")
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="en")
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=64,
+        default=generate_secret,
+        editable=False,
+        help_text=_("Webhooks are signed with HMAC-SHA256 of the body under this secret (X-Piquet-Signature)."),
+    )
+    confirmed_at = models.DateTimeField(
+        _("confirmed at"), null=True, blank=True, help_text=_("Visitors receive updates once they confirm.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["group_id", "kind", "address"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "kind", "address"],
+                condition=models.Q(group__isnull=False),
+                name="one_subscriber_per_group_and_address",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "address"], condition=models.Q(group__isnull=True), name="one_public_subscriber"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.masked_address}"
+
+    @property
+    def masked_address(self):
+        if self.kind == self.Kind.EMAIL:
+            return self.address
+        return self.address.split("://", 1)[0] + "://…" if "://" in self.address else "…"
+
+    @property
+    def is_active(self):
+        return self.group_id is not None or self.confirmed_at is not None
+
+    def clean(self):
+        super().clean()
+        self.address = (self.address or "").strip()
+        error = validate_subscriber_address(self.kind, self.address)
+        if error:
+            raise ValidationError({"address": error})
+
+
+def validate_subscriber_address(kind, address):
+    mapping = {
+        Subscriber.Kind.EMAIL: ContactMethod.Kind.EMAIL,
+        Subscriber.Kind.WEBHOOK: ContactMethod.Kind.WEBHOOK,
+        Subscriber.Kind.APPRISE: ContactMethod.Kind.APPRISE,
+    }
+    if kind not in mapping:
+        return _("Unknown kind of subscriber.")
+    return validate_address(mapping[kind], address)
+
+
+class Phase(models.TextChoices):
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Identified")
+    MONITORING = "monitoring", _("Monitoring")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class StatusUpdate(models.Model):
+    """What stakeholders are told about an incident at one moment. Posted through comms.status_updates."""
+
+    class Kind(models.TextChoices):
+        NOTICE = "notice", _("First notice")
+        UPDATE = "update", _("Update")
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="status_updates", verbose_name=_("incident")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.UPDATE)
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.INVESTIGATING)
+    message = models.TextField(_("message"), help_text=_("Plain text or Markdown (sanitised)."))
+    public = models.BooleanField(_("public"), default=True, help_text=_("Also shown on the public status page."))
+    next_update_at = models.DateTimeField(_("next update at"), null=True, blank=True)
+    eta = models.DateTimeField(_("expected resolution by"), null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    posted_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        verbose_name = _("status update")
+        verbose_name_plural = _("status updates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"], condition=models.Q(kind="notice"), name="one_first_notice_per_incident"
+            )
+        ]
+        indexes = [models.Index(fields=["incident", "-posted_at"], name="statusupdate_incident_posted")]
+
+    def __str__(self):
+        return f"#{self.incident.number} {self.get_phase_display()} {self.posted_at:%Y-%m-%d %H:%M}"
+
+
+class MessageTemplate(models.Model):
+    """Editable wording: the first notice, and the starting text of an update per phase.
+
+    Placeholders: $number $title $service $severity $severity_description $commander $next_update $eta.
+    """
+
+    class Purpose(models.TextChoices):
+        FIRST_NOTICE = "first_notice", _("First notice")
+        INVESTIGATING = "investigating", _("Update: investigating")
+        IDENTIFIED = "identified", _("Update: identified")
+        MONITORING = "monitoring", _("Update: monitoring")
+        RESOLVED = "resolved", _("Update: resolved")
+
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="en")
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Placeholders: $number $title $service $severity $severity_description $commander $next_update $eta."
+        ),
+    )
+
+    class Meta:
+        ordering = ["purpose", "language"]
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [
+            models.UniqueConstraint(fields=["purpose", "language"], name="one_template_per_purpose_and_language")
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} ({self.language})"
+
+
+class Delivery(models.Model):
+    """One stakeholder message to one address: written before it is sent, once per message and address."""
+
+    class Purpose(models.TextChoices):
+        STATUS_UPDATE = "status_update", _("Status update")
+        REMINDER = "reminder", _("Update reminder")
+        ROLE = "role", _("Role assigned")
+        FINAL_PROMPT = "final_prompt", _("Final update prompt")
+        CONFIRM = "confirm", _("Subscription confirmation")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(_("message key"), max_length=100, help_text=_("Which message, e.g. 'update:12'."))
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="stakeholder_deliveries",
+        verbose_name=_("incident"),
+    )
+    update = models.ForeignKey(
+        StatusUpdate,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("status update"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    contact_method = models.ForeignKey(ContactMethod, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    kind = models.CharField(_("channel"), max_length=20)
+    address = models.CharField(_("address"), max_length=500)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    due_at = models.DateTimeField(_("due at"), default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+    response = models.TextField(_("provider response"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("stakeholder delivery")
+        verbose_name_plural = _("stakeholder deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "kind", "address"], name="one_delivery_per_message_and_address")
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="delivery_status_due"),
+            models.Index(fields=["incident", "created_at"], name="delivery_incident_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} → {self.masked_address} ({self.status})"
+
+    @property
+    def masked_address(self):
+        if self.kind in ("email", "sms", "whatsapp", "voice", "telegram"):
+            return self.address
+        return self.address.split("://", 1)[0] + "://…" if "://" in self.address else "…"
+
+
+class UpdateCadence(models.Model):
+    """When an incident's next stakeholder update is due, and how far the reminders went."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="update_cadence", verbose_name=_("incident")
+    )
+    interval_minutes = models.PositiveIntegerField(_("cadence (minutes)"), null=True, blank=True)
+    due_at = models.DateTimeField(_("next update due at"), null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(
+        _("reminders sent"), default=0, help_text=_("0: none yet; 1: the first; 2: the second, commander told.")
+    )
+    check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    closed_at = models.DateTimeField(
+        _("closed at"), null=True, blank=True, help_text=_("Set once the resolved incident was handled.")
+    )
+
+    class Meta:
+        verbose_name = _("update cadence")
+        verbose_name_plural = _("update cadences")
+
+    def __str__(self):
+        return f"#{self.incident.number} due {self.due_at}"

@@ -13,8 +13,20 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from comms import incident_panel
 from incidents import lifecycle
-from incidents.models import Alert, Escalation, Incident, Integration, Notification, Service, Status, TimelineEntry
+from incidents.models import (
+    Alert,
+    Escalation,
+    Incident,
+    IncidentRole,
+    Integration,
+    Notification,
+    Service,
+    SeverityDefinition,
+    Status,
+    TimelineEntry,
+)
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
 STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
@@ -238,6 +250,16 @@ class IncidentAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.escalate_view),
                 name="incidents_incident_escalate",
             ),
+            path(
+                "<int:pk>/role/",
+                self.admin_site.admin_view(lambda request, pk: incident_panel.assign_role_view(self, request, pk)),
+                name="incidents_incident_role",
+            ),
+            path(
+                "<int:pk>/status-update/",
+                self.admin_site.admin_view(lambda request, pk: incident_panel.post_update_view(self, request, pk)),
+                name="incidents_incident_status_update",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -313,6 +335,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 can_note=request.user.has_perm("incidents.add_timelineentry"),
                 is_open=incident.is_open,
                 is_triggered=incident.status == Status.TRIGGERED,
+                **incident_panel.context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -360,3 +383,38 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
     search_fields = ["message", "=incident__number"]
     raw_id_fields = ["incident", "actor"]
     show_full_result_count = False
+
+
+class SeverityDefinitionForm(forms.ModelForm):
+    required_roles = forms.MultipleChoiceField(
+        label=_("required roles"),
+        choices=IncidentRole.Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Roles an incident of this severity must have filled."),
+    )
+
+    class Meta:
+        model = SeverityDefinition
+        fields = ["severity", "description", "inform_stakeholders", "update_cadence_minutes", "required_roles"]
+
+
+@admin.register(SeverityDefinition)
+class SeverityDefinitionAdmin(admin.ModelAdmin):
+    form = SeverityDefinitionForm
+    list_display = ["severity", "description", "inform_stakeholders", "update_cadence_minutes", "roles_display"]
+    list_filter = ["inform_stakeholders"]
+    search_fields = ["severity", "description"]
+
+    @admin.display(description=_("required roles"))
+    def roles_display(self, obj):
+        return ", ".join(str(IncidentRole.Role(r).label) for r in obj.required_roles) or "—"
+
+
+@admin.register(IncidentRole)
+class IncidentRoleAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "role", "user", "assigned_at", "assigned_by"]
+    list_filter = ["role"]
+    list_select_related = ["incident", "user", "assigned_by"]
+    search_fields = ["=incident__number", "user__username", "user__first_name", "user__last_name"]
+    raw_id_fields = ["incident", "user", "assigned_by"]

@@ -183,7 +183,7 @@ PIQUET_MAX_EVENT_BYTES = 512 * 1024
 
 # Dotted paths of background tasks run (with the incident id) after an incident
 # is triggered; other apps add their follow-up work here without an import cycle.
-PIQUET_ON_INCIDENT_TRIGGERED = ["releases.tasks.add_recent_deployments"]
+PIQUET_ON_INCIDENT_TRIGGERED = ["releases.tasks.add_recent_deployments", "comms.tasks.incident_triggered"]
 
 # Release gate: incident severities that freeze their service, and who hears when a freeze begins or ends
 # (e-mail addresses and Apprise URLs, comma-separated in the environment).

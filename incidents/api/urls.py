@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, views
+from incidents.api import ingest_views, roles, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -14,6 +14,7 @@ integrations.register("integrations", views.IntegrationViewSet, basename="servic
 
 timeline = SimpleRouter()
 timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
+timeline.register("roles", roles.IncidentRoleViewSet, basename="incident-role")
 
 urlpatterns = [
     path("v2/enqueue", ingest_views.EventsV2View.as_view(), name="events-v2-enqueue"),

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         from django_q.brokers import get_broker
         from django_q.scheduler import scheduler
 
+        from comms import cadence
         from incidents.escalation import tick
         from project.tasks import heartbeat
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
                 started = time.monotonic()
                 try:
                     tick()
+                    cadence.tick()
                     scheduler(broker=broker)
                     if started - last_beat >= HEARTBEAT_EVERY:
                         heartbeat("worker")

@@ -1,0 +1,216 @@
+"""API: stakeholder groups, an incident's status updates, and the public status as JSON."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from comms import status_page, status_updates
+from comms.models import (
+    SEVERITY_CHOICES,
+    Phase,
+    StakeholderGroup,
+    StatusUpdate,
+    Subscriber,
+    validate_subscriber_address,
+)
+from project.serializers import UserSummarySerializer
+
+RESPONDER = ["incidents.change_incident"]
+
+
+class SubscriberSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Subscriber.Kind.choices)
+    address = serializers.CharField(max_length=500)
+
+    def validate(self, attrs):
+        attrs["address"] = attrs["address"].strip()
+        error = validate_subscriber_address(attrs["kind"], attrs["address"])
+        if error:
+            raise serializers.ValidationError({"address": [str(error)]})
+        return attrs
+
+
+@extend_schema_field({"type": "string", "enum": [value for value, _label in SEVERITY_CHOICES]})
+class SeverityField(serializers.ChoiceField):
+    """A severity, SEV1 (most severe) … SEV4; described inline so the schema keeps one Severity enum."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=SEVERITY_CHOICES, **kwargs)
+
+
+class StakeholderGroupSerializer(serializers.ModelSerializer):
+    min_severity = SeverityField(required=False)
+    subscribers = SubscriberSerializer(many=True, required=False)
+    members = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=get_user_model().objects.all())
+
+    class Meta:
+        model = StakeholderGroup
+        fields = ["id", "name", "services", "min_severity", "members", "subscribers"]
+        extra_kwargs = {"services": {"required": False}}
+
+    def to_representation(self, group):
+        data = super().to_representation(group)
+        data["subscribers"] = [{"kind": s.kind, "address": s.address} for s in group.subscribers.all()]
+        return data
+
+    def validate_subscribers(self, value):
+        seen = set()
+        for item in value:
+            pair = (item["kind"], item["address"])
+            if pair in seen:
+                raise serializers.ValidationError(f"{item['address']} is listed twice.")
+            seen.add(pair)
+        return value
+
+    def _save_subscribers(self, group, subscribers):
+        if subscribers is None:
+            return
+        wanted = {(s["kind"], s["address"]) for s in subscribers}
+        for existing in group.subscribers.all():
+            if (existing.kind, existing.address) not in wanted:
+                existing.delete()
+        have = set(group.subscribers.values_list("kind", "address"))
+        Subscriber.objects.bulk_create(
+            [Subscriber(group=group, kind=kind, address=address) for kind, address in wanted - have]
+        )
+
+    @transaction.atomic
+    def create(self, validated_data):
+        subscribers = validated_data.pop("subscribers", [])
+        group = super().create(validated_data)
+        self._save_subscribers(group, subscribers)
+        return group
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        subscribers = validated_data.pop("subscribers", None)
+        group = super().update(instance, validated_data)
+        self._save_subscribers(group, subscribers)
+        return group
+
+
+class StakeholderGroupViewSet(viewsets.ModelViewSet):
+    """Who hears of incidents: services, minimum severity, members and outside subscribers."""
+
+    queryset = StakeholderGroup.objects.prefetch_related("services", "members", "subscribers").order_by("name")
+    serializer_class = StakeholderGroupSerializer
+
+
+class StatusUpdateSerializer(serializers.ModelSerializer):
+    author = UserSummarySerializer(read_only=True)
+    message_html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StatusUpdate
+        fields = [
+            "id",
+            "incident",
+            "kind",
+            "phase",
+            "message",
+            "message_html",
+            "public",
+            "next_update_at",
+            "eta",
+            "author",
+            "posted_at",
+        ]
+
+    def get_message_html(self, update) -> str:
+        from comms.stakeholder_messages import render_markdown
+
+        return str(render_markdown(update.message))
+
+
+class PostStatusUpdateSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=Phase.choices)
+    message = serializers.CharField(max_length=status_updates.MAX_MESSAGE_LENGTH, trim_whitespace=True)
+    public = serializers.BooleanField(default=True)
+    next_update_at = serializers.DateTimeField(required=False, allow_null=True)
+    eta = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class StatusUpdateViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """An incident's status updates; posting one delivers it to the matching stakeholders."""
+
+    serializer_class = StatusUpdateSerializer
+    queryset = StatusUpdate.objects.none()
+    action_permissions = {"create": RESPONDER, "list": ["comms.view_statusupdate"]}
+
+    def get_incident(self):
+        from incidents.models import Incident
+
+        return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StatusUpdate.objects.none()
+        return StatusUpdate.objects.filter(incident=self.get_incident()).select_related("author").order_by("-posted_at")
+
+    @extend_schema(request=PostStatusUpdateSerializer, responses={201: StatusUpdateSerializer})
+    def create(self, request, *args, **kwargs):
+        incident = self.get_incident()
+        form = PostStatusUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            update = status_updates.post(incident, by=request.user, **form.validated_data)
+        except status_updates.UpdateError as exc:
+            raise serializers.ValidationError({exc.field: [str(exc)]}) from exc
+        return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+class PublicStatusView(APIView):
+    """The public status page as JSON: services, their state and history, active incidents."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        data = status_page.overview()
+        return Response(
+            {
+                "status": data["overall"],
+                "generated_at": data["now"].isoformat(),
+                "services": [
+                    {
+                        "name": row["service"].name,
+                        "slug": row["service"].slug,
+                        "state": row["state"],
+                        "history": row["history"],
+                    }
+                    for row in data["services"]
+                ],
+                "incidents": [_incident_json(i) for i in data["active"]],
+            }
+        )
+
+
+def _incident_json(incident):
+    from comms.stakeholder_messages import public_incident_url
+
+    return {
+        "number": incident.number,
+        "title": incident.title,
+        "service": incident.service.slug,
+        "severity": incident.severity,
+        "state": incident.state,
+        "phase": incident.phase,
+        "next_update_at": incident.next_update_at.isoformat() if incident.next_update_at else None,
+        "eta": incident.eta.isoformat() if incident.eta else None,
+        "url": public_incident_url(incident),
+        "updates": [
+            {
+                "phase": u.phase,
+                "message": str(u.html),
+                "next_update_at": u.next_update_at.isoformat() if u.next_update_at else None,
+                "eta": u.eta.isoformat() if u.eta else None,
+                "posted_at": u.posted_at.isoformat(),
+            }
+            for u in incident.public_updates
+        ],
+    }

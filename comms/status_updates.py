@@ -1,0 +1,145 @@
+"""Posting what stakeholders are told: status updates and the first notice of an incident."""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from comms import cadence
+from comms.models import Phase, StatusUpdate
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_LENGTH = 10_000
+
+
+class UpdateError(ValueError):
+    """Input that cannot make a status update; `field` names what is wrong."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def _enqueue_fan_out(update_id):
+    from django_q.tasks import async_task
+
+    async_task("comms.tasks.fan_out", update_id, task_name=f"comms.fan_out:{update_id}")
+
+
+def _validate(*, phase, message, next_update_at, eta, now):
+    if phase not in Phase.values:
+        raise UpdateError(
+            "phase",
+            _("Unknown phase %(phase)s; expected one of %(choices)s.")
+            % {
+                "phase": phase,
+                "choices": ", ".join(Phase.values),
+            },
+        )
+    message = (message or "").strip()
+    if not message:
+        raise UpdateError("message", _("A status update needs a message."))
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise UpdateError("message", _("A status update is at most %(max)s characters.") % {"max": MAX_MESSAGE_LENGTH})
+    for field, value in (("next_update_at", next_update_at), ("eta", eta)):
+        if value is None:
+            continue
+        if timezone.is_naive(value):
+            raise UpdateError(field, _("Give a time zone with the time."))
+        if value <= now:
+            raise UpdateError(field, _("This time is in the past."))
+    return message
+
+
+def post(incident, *, phase, message, by=None, public=True, next_update_at=None, eta=None, now=None, kind=None):
+    """Post a status update: stored, on the timeline, the cadence reset; delivered after commit."""
+    from incidents.models import Incident, SeverityDefinition, TimelineEntry
+
+    now = now or timezone.now()
+    kind = kind or StatusUpdate.Kind.UPDATE
+    message = _validate(phase=phase, message=message, next_update_at=next_update_at, eta=eta, now=now)
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+        definition = SeverityDefinition.for_severity(incident.severity)
+        if phase == Phase.RESOLVED:
+            next_update_at = None
+        elif next_update_at is None and definition.update_cadence_minutes and incident.is_open:
+            next_update_at = now + timedelta(minutes=definition.update_cadence_minutes)
+        update = StatusUpdate.objects.create(
+            incident=incident,
+            kind=kind,
+            phase=phase,
+            message=message,
+            public=public,
+            next_update_at=next_update_at,
+            eta=eta,
+            author=by,
+            posted_at=now,
+        )
+        visibility = _("public") if public else _("internal")
+        TimelineEntry.objects.create(
+            incident=incident,
+            kind="status_update",
+            actor=by,
+            actor_name="" if by else "Piquet",
+            at=now,
+            message=_("%(kind)s (%(phase)s, %(visibility)s): %(message)s")
+            % {
+                "kind": update.get_kind_display(),
+                "phase": update.get_phase_display(),
+                "visibility": visibility,
+                "message": message[:500],
+            },
+            data={"update": update.pk, "next_update_at": next_update_at.isoformat() if next_update_at else None},
+        )
+        cadence.on_posted(incident, update, interval=definition.update_cadence_minutes, now=now)
+        transaction.on_commit(lambda: _enqueue_fan_out(update.pk))
+    logger.info("status update posted incident=%s update=%s phase=%s", incident.number, update.pk, phase)
+    return update
+
+
+def first_notice(incident_id, *, now=None):
+    """Tell the matching stakeholders that an incident process runs. Once per incident; returns the notice."""
+    from django.conf import settings
+
+    from comms.stakeholder_messages import fill
+    from incidents.models import Incident, SeverityDefinition
+
+    now = now or timezone.now()
+    incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
+    if incident is None:
+        return None
+    definition = SeverityDefinition.for_severity(incident.severity)
+    cadence.ensure(incident, interval=definition.update_cadence_minutes)
+    if not definition.inform_stakeholders or not incident.is_open:
+        return None
+    if StatusUpdate.objects.filter(incident=incident, kind=StatusUpdate.Kind.NOTICE).exists():
+        return None
+    next_update_at = (
+        now + timedelta(minutes=definition.update_cadence_minutes) if definition.update_cadence_minutes else None
+    )
+    message = fill("first_notice", incident, settings.LANGUAGE_CODE, next_update_at=next_update_at)
+    try:
+        return post(
+            incident,
+            phase=Phase.INVESTIGATING,
+            message=message,
+            next_update_at=next_update_at,
+            now=now,
+            kind=StatusUpdate.Kind.NOTICE,
+        )
+    except IntegrityError:
+        return None
+
+
+def phase_templates(incident, language):
+    """The starting text of an update for each phase, filled in for this incident."""
+    from comms.stakeholder_messages import fill
+    from incidents.models import SeverityDefinition
+
+    minutes = SeverityDefinition.for_severity(incident.severity).update_cadence_minutes
+    next_update_at = timezone.now() + timedelta(minutes=minutes) if minutes else None
+    return {phase: fill(phase, incident, language, next_update_at=next_update_at) for phase in Phase.values}

@@ -1,0 +1,146 @@
+"""Public pages: the status page, an incident's page, subscribing and unsubscribing.
+
+No login, no JavaScript: plain HTML forms. Everything a person typed is
+escaped by the templates or sanitised Markdown.
+"""
+
+from django import forms
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from comms import stakeholders, status_page
+from comms.models import Delivery, StakeholderGroup, Subscriber
+from comms.stakeholder_messages import CONFIRM_MAX_AGE, CONFIRM_SALT, UNSUBSCRIBE_SALT
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+
+
+def _language():
+    return translation.get_language() or "en"
+
+
+@require_GET
+def index(request):
+    context = status_page.overview(language=_language())
+    context["form"] = SubscribeForm()
+    return render(request, "comms/status/index.html", context)
+
+
+@require_GET
+def incident(request, number):
+    found = status_page.incident_detail(number, language=_language())
+    if found is None:
+        raise Http404(_("No such public incident."))
+    return render(request, "comms/status/incident.html", {"incident": found, "form": SubscribeForm()})
+
+
+@require_POST
+def subscribe(request):
+    """Double opt-in, step one: remember the address and send a confirmation link."""
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        context = status_page.overview(language=_language())
+        context["form"] = form
+        return render(request, "comms/status/index.html", context, status=400)
+    address = form.cleaned_data["email"].strip().lower()
+    with transaction.atomic():
+        subscriber = Subscriber.objects.filter(group=None, kind=Subscriber.Kind.EMAIL, address=address).first()
+        if subscriber is None:
+            try:
+                with transaction.atomic():
+                    subscriber = Subscriber.objects.create(
+                        group=None, kind=Subscriber.Kind.EMAIL, address=address, language=_language()
+                    )
+            except IntegrityError:
+                subscriber = Subscriber.objects.get(group=None, kind=Subscriber.Kind.EMAIL, address=address)
+        if subscriber.confirmed_at is None:
+            key = f"confirm:{subscriber.pk}:{int(timezone.now().timestamp())}"
+            Delivery.objects.bulk_create(
+                [
+                    Delivery(
+                        key=key,
+                        purpose=Delivery.Purpose.CONFIRM,
+                        subscriber=subscriber,
+                        kind=Subscriber.Kind.EMAIL,
+                        address=address,
+                        language=_language(),
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            stakeholders.hand_out_on_commit(key)
+    # The same answer whether or not the address was known: the page reveals no subscriber.
+    return render(
+        request,
+        "comms/status/message.html",
+        {
+            "title": _("Check your inbox"),
+            "text": _(
+                "If the address is valid, a message with a confirmation link is on its way. "
+                "Updates start once you confirm."
+            ),
+        },
+    )
+
+
+@require_GET
+def confirm(request, token):
+    """Double opt-in, step two: the link from the e-mail confirms the subscription."""
+    try:
+        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:
+        return render(
+            request,
+            "comms/status/message.html",
+            {"title": _("Link expired"), "text": _("This confirmation link is invalid or expired: subscribe again.")},
+            status=400,
+        )
+    updated = Subscriber.objects.filter(pk=payload["s"], address=payload["a"], group=None).update(
+        confirmed_at=timezone.now()
+    )
+    if not updated:
+        raise Http404(_("No such subscription."))
+    return render(
+        request,
+        "comms/status/message.html",
+        {"title": _("Subscribed"), "text": _("You will receive the public status updates by e-mail.")},
+    )
+
+
+def _unsubscribe(payload):
+    if "s" in payload:
+        return Subscriber.objects.filter(pk=payload["s"]).delete()[0] > 0
+    groups = StakeholderGroup.objects.filter(pk__in=payload.get("g", []))
+    for group in groups:
+        group.members.remove(payload["u"])
+    return True
+
+
+@csrf_exempt  # mail clients post RFC 8058 one-click unsubscribes without a CSRF token; the token is the secret
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return render(
+            request,
+            "comms/status/message.html",
+            {"title": _("Invalid link"), "text": _("This unsubscribe link is not valid.")},
+            status=400,
+        )
+    if request.method == "GET":
+        return render(request, "comms/status/unsubscribe.html", {"token": token})
+    _unsubscribe(payload)
+    return render(
+        request,
+        "comms/status/message.html",
+        {"title": _("Unsubscribed"), "text": _("You will not receive these status updates any more.")},
+    )
