@@ -60,6 +60,7 @@ def parse_args():
     parser.add_argument("--databases", default="postgres,sqlite", help="comma-separated: postgres, sqlite")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
     parser.add_argument("--database-name", default="piquet_bench")
+    parser.add_argument("--app", default="project.wsgi:application", help="WSGI application gunicorn serves")
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: a free one)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (one per core)")
     parser.add_argument("--worker-class", default="gthread")
@@ -91,8 +92,12 @@ def machine_notes():
         text=True,
         check=False,
     ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
         "memory_gb": round(int(meminfo) / 1024 / 1024, 1),
@@ -153,16 +158,28 @@ def machine_busy_seconds():
     return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
-def postgres_pids():
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+def postgres_backends(database_name):
+    """CPU seconds so far of each PostgreSQL backend serving `database_name`."""
+    output = subprocess.run(
+        [
+            "psql",
+            "-h",
+            HOST,
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{database_name}' AND pid <> pg_backend_pid()",  # noqa: S608
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return {int(pid): cpu_seconds([int(pid)]) for pid in output.split()}
+
+
+def backend_cpu_delta(before, after):
+    # Backends that ended during the phase are not counted: CONN_MAX_AGE keeps them open.
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 class RssSampler(threading.Thread):
@@ -240,7 +257,7 @@ class Server:
     def start(self):
         command = [
             GUNICORN,
-            "project.wsgi:application",
+            self.args.app,
             f"--bind={HOST}:{self.port}",
             f"--workers={self.args.workers}",
             f"--worker-class={self.args.worker_class}",
@@ -299,8 +316,9 @@ def trigger_requests(port, routing_key, key_of, path="/v2/enqueue"):
 
 def measured(server, label, requests, clients, **kwargs):
     pids = server.pids()
-    pg = postgres_pids() if server.database == "postgres" else []
-    server_cpu, pg_cpu, busy = cpu_seconds(pids), cpu_seconds(pg), machine_busy_seconds()
+    postgres = server.database == "postgres"
+    pg_before = postgres_backends(server.args.database_name) if postgres else {}
+    server_cpu, busy = cpu_seconds(pids), machine_busy_seconds()
     result = _load.run(HOST, server.port, requests, clients, **kwargs)
     summary = result.summary()
     summary.update(
@@ -308,17 +326,29 @@ def measured(server, label, requests, clients, **kwargs):
         clients=clients,
         cpu_seconds={
             "gunicorn": round(cpu_seconds(pids) - server_cpu, 2),
-            "postgres": round(cpu_seconds(pg) - pg_cpu, 2) if pg else None,
+            "postgres": (
+                round(backend_cpu_delta(pg_before, postgres_backends(server.args.database_name)), 2)
+                if postgres
+                else None
+            ),
             "generator": round(result.generator_cpu, 2),
             "machine": round(machine_busy_seconds() - busy, 2),
         },
     )
+    cpu = summary["cpu_seconds"]
+    own = cpu["gunicorn"] + (cpu["postgres"] or 0) + cpu["generator"]
+    if summary["requests"]:
+        summary["cpu_ms_per_request"] = round(1000 * own / summary["requests"], 2)
+        # What the whole machine could do if nothing else ran on it.
+        summary["idle_machine_rate"] = round(os.cpu_count() * summary["requests"] / own, 1) if own else None
+    summary["share_of_busy_machine"] = round(own / cpu["machine"], 2) if cpu["machine"] else None
     if result.errors:
         summary["first_errors"] = result.errors[:3]
     print(
         f"  {label:7} {summary['rate']:8.1f}/s  p50 {summary['p50_ms']:6.1f} ms  p99 {summary['p99_ms']:6.1f} ms"
         f"  n={summary['requests']} statuses={summary['statuses']} errors={summary['errors']}"
-        f"  cpu={summary['cpu_seconds']}",
+        f"  cpu={summary['cpu_seconds']} {summary.get('cpu_ms_per_request')} ms/request"
+        f" (we had {summary['share_of_busy_machine']:.0%} of the busy machine)",
         flush=True,
     )
     return summary
