@@ -772,6 +772,32 @@ def prefetch_for_oncall(queryset, *, start: datetime | None = None, end: datetim
     )
 
 
+class UserRows:
+    """User ids to User objects, built from fetched rows only when first asked for
+    (a thousand schedules name thousands of people; few of them are on call)."""
+
+    def __init__(self, model, db):
+        self.model = model
+        self.db = db
+        self.rows: dict = {}
+        self._users: dict = {}
+
+    def __getitem__(self, pk):
+        user = self._users.get(pk)
+        if user is None:
+            user = self._users[pk] = self.model.from_db(self.db, SUMMARY_USER_FIELDS, self.rows[pk])
+        return user
+
+    def get(self, pk, default=None):
+        try:
+            return self[pk]
+        except KeyError:
+            return default
+
+    def __contains__(self, pk):
+        return pk in self.rows
+
+
 def load_plans(schedules, *, start: datetime | None = None, end: datetime | None = None) -> list:
     """Evaluate `schedules` (a queryset) and attach each one's plan, in five queries
     whatever their number. With start/end, only overrides overlapping that window are
@@ -815,30 +841,26 @@ def load_plans(schedules, *, start: datetime | None = None, end: datetime | None
     if end is not None:
         overrides = overrides.filter(start__lt=end)
     override_rows = list(overrides.values_list("id", "schedule_id", "user_id", "start", "end", "created_at"))
-    users = {}
+    users = UserRows(get_user_model(), getattr(schedules, "db", "default"))
     if participants or override_rows:
         taking_part = Participant.objects.filter(layer__schedule__in=subquery).values("user_id")
-        users = {
-            user.pk: user
-            for user in get_user_model()
-            .objects.only(*SUMMARY_USER_FIELDS)
-            .filter(Q(pk__in=taking_part) | Q(pk__in=overrides.values("user_id")))
+        users.rows = {
+            row[0]: row
+            for row in get_user_model()
+            .objects.filter(Q(pk__in=taking_part) | Q(pk__in=overrides.values("user_id")))
+            .values_list(*SUMMARY_USER_FIELDS)
         }
 
-    by_schedule = {s.pk: ([], [], {}) for s in schedule_list}
+    by_schedule = {s.pk: ([], []) for s in schedule_list}
     zones = {s.pk: get_zone(s.time_zone) for s in schedule_list}
     for layer_id, schedule_id, priority, rotation_start, starts_at, ends_at, length, unit, restrictions in layer_rows:
-        ids = tuple(participants.get(layer_id, ()))
-        layers, _overrides, user_map = by_schedule[schedule_id]
-        for user_id in ids:
-            user_map[user_id] = users[user_id]
-        layers.append(
+        by_schedule[schedule_id][0].append(
             LayerPlan(
                 tz=zones[schedule_id],
                 rotation_start=rotation_start,
                 shift_length=length,
                 shift_unit=unit,
-                participants=ids,
+                participants=tuple(participants.get(layer_id, ())),
                 restrictions=_restrictions_from_text(restrictions),
                 starts_at=starts_at or rotation_start,
                 ends_at=ends_at,
@@ -848,13 +870,13 @@ def load_plans(schedules, *, start: datetime | None = None, end: datetime | None
             )
         )
     for override_id, schedule_id, user_id, o_start, o_end, created_at in override_rows:
-        _layers, plans, user_map = by_schedule[schedule_id]
-        user_map[user_id] = users[user_id]
-        plans.append(OverridePlan(o_start, o_end, user_id, (created_at, override_id), override_id))
+        by_schedule[schedule_id][1].append(
+            OverridePlan(o_start, o_end, user_id, (created_at, override_id), override_id)
+        )
     for schedule in schedule_list:
-        layers, plans, user_map = by_schedule[schedule.pk]
+        layers, plans = by_schedule[schedule.pk]
         schedule._oncall_plan = SchedulePlan(
-            tz=zones[schedule.pk], layers=layers, overrides=plans, users=user_map, id=schedule.pk
+            tz=zones[schedule.pk], layers=layers, overrides=plans, users=users, id=schedule.pk
         )
     return schedule_list
 

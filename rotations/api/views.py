@@ -20,11 +20,11 @@ User = get_user_model()
 DEFAULT_SHIFTS_WINDOW = timedelta(days=7)
 
 
-def iso(value):
+def iso(value, tz=None):
     """ISO 8601 in the current time zone, as DRF writes datetimes elsewhere in the API."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -44,15 +44,16 @@ def parse_instant(request, name, default=None):
     return parsed
 
 
-def oncall_payload(schedule, at, name=False):
+def oncall_payload(schedule, at, name=False, tz=None):
+    tz = tz or timezone.get_current_timezone()
     answer = oncall.oncall(schedule, at)
     data = {
         "schedule": schedule.pk,
-        "at": iso(answer.at),
+        "at": iso(answer.at, tz),
         "users": [s.user_summary(user) for user in answer.users],
         "source": answer.source,
         "layer": answer.layer,
-        "shift": {"start": iso(answer.shift.start), "end": iso(answer.shift.end)} if answer.shift else None,
+        "shift": {"start": iso(answer.shift.start, tz), "end": iso(answer.shift.end, tz)} if answer.shift else None,
     }
     if name:
         data = {"schedule": schedule.pk, "name": schedule.name, **{k: v for k, v in data.items() if k != "schedule"}}
@@ -170,9 +171,12 @@ class OnCallView(generics.GenericAPIView):
     def get(self, request):
         at = parse_instant(request, "at", default=timezone.now())
         schedules = oncall.load_plans(
-            Schedule.objects.order_by("name", "id"), start=at - oncall.MAX_WINDOW, end=at + oncall.MAX_WINDOW
+            Schedule.objects.only("id", "name", "time_zone").order_by("name", "id"),
+            start=at - oncall.MAX_WINDOW,
+            end=at + oncall.MAX_WINDOW,
         )
-        return Response([oncall_payload(schedule, at, name=True) for schedule in schedules])
+        tz = timezone.get_current_timezone()
+        return Response([oncall_payload(schedule, at, name=True, tz=tz) for schedule in schedules])
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
