@@ -141,6 +141,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     inlines = [LayerInline, OverrideInline]
     change_form_template = "admin/rotations/schedule/change_form.html"
     fields = ["name", "description", "time_zone"]
+    view_on_site = False
 
     def get_queryset(self, request):
         return _changelist_queryset(super().get_queryset(request))
