@@ -71,7 +71,8 @@ def database_url(args):
     path = folder / "piquet_gate.sqlite3"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    return f"sqlite:///{path}"
+    # Connections kept open between requests, as production settings do for PostgreSQL.
+    return f"sqlite:///{path}?conn_max_age=60"
 
 
 def seed(rng):
@@ -168,6 +169,29 @@ def start_server(args, env):
     raise SystemExit("gunicorn did not answer /healthz within 30 s")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(server):
+    """User + system CPU of gunicorn's master and workers so far (from /proc)."""
+    pids = [server.pid]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def load_average():
+    return round(os.getloadavg()[0], 2)
+
+
 def get(port, path, headers):
     started = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
@@ -179,10 +203,12 @@ def get(port, path, headers):
     return response.status, body, elapsed
 
 
-def scenario(args, rng, name, make_request):
+def scenario(args, server, name, make_request):
     for _ in range(args.warmup):
         get(args.port, *make_request())
     latencies, statuses, blocked = [], {}, 0
+    load_before = load_average()
+    cpu_before = server_cpu_seconds(server)
     started = time.perf_counter()
     for _ in range(args.requests):
         status, body, elapsed = get(args.port, *make_request())
@@ -191,6 +217,7 @@ def scenario(args, rng, name, make_request):
             blocked += 1
         latencies.append(elapsed * 1000)
     wall = time.perf_counter() - started
+    cpu = server_cpu_seconds(server) - cpu_before
     latencies.sort()
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
@@ -203,6 +230,8 @@ def scenario(args, rng, name, make_request):
         "p90_ms": round(quantiles[89], 2),
         "p99_ms": round(quantiles[98], 2),
         "max_ms": round(latencies[-1], 2),
+        "server_cpu_ms_per_request": round(cpu * 1000 / args.requests, 2),
+        "load_average": [load_before, load_average()],
     }
 
 
@@ -247,10 +276,10 @@ def main():
     server = start_server(args, env)
     try:
         results = [
-            scenario(args, rng, "now", now_request),
-            scenario(args, rng, "at", at_request),
-            scenario(args, rng, "key", key_request),
-            scenario(args, rng, "all200", worst_request),
+            scenario(args, server, "now", now_request),
+            scenario(args, server, "at", at_request),
+            scenario(args, server, "key", key_request),
+            scenario(args, server, "all200", worst_request),
         ]
     finally:
         server.terminate()
@@ -270,11 +299,12 @@ def main():
     out = RESULTS / f"gate-{args.database}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"gate benchmark, {args.database}, {args.workers} gunicorn workers, {SERVICES} services, {WINDOWS} windows")
-    print(f"{'scenario':10} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses")
+    print(f"{'scenario':10} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'cpu ms':>7}  load")
     for r in results:
         print(
             f"{r['scenario']:10} {r['rate_per_s']:>8} {r['p50_ms']:>8} {r['p90_ms']:>8} {r['p99_ms']:>8} "
-            f"{r['max_ms']:>8}  {r['statuses']} blocked={r['blocked']}"
+            f"{r['max_ms']:>8} {r['server_cpu_ms_per_request']:>7}  {r['load_average']} "
+            f"{r['statuses']} blocked={r['blocked']}"
         )
     print(f"written to {out.relative_to(ROOT)}")
     if any(r["p99_ms"] >= 20 for r in results):

@@ -236,3 +236,22 @@ def test_deployments_are_filterable_by_flag_and_decision(admin_client, service, 
         DeploymentFactory(service=ServiceFactory())
     with django_assert_max_num_queries(14):
         assert admin_client.get(url).status_code == 200
+
+
+def test_announcement_changelist_queries_do_not_grow(admin_client, django_assert_max_num_queries):
+    from releases.models import FreezeAnnouncement
+
+    url = reverse("admin:releases_freezeannouncement_changelist")
+    window = ReleaseWindowFactory()
+    FreezeAnnouncement.objects.create(window=window, occurrence_start=THURSDAY, occurrence_end=THURSDAY, kind="begin")
+    admin_client.get(url)
+    with django_assert_max_num_queries(14):
+        assert admin_client.get(url).status_code == 200
+    for _ in range(15):
+        FreezeAnnouncement.objects.create(
+            window=ReleaseWindowFactory(), occurrence_start=THURSDAY, occurrence_end=THURSDAY, kind="end", error="x"
+        )
+    with django_assert_max_num_queries(14):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.content.decode().count('class="field-kind"') == 16
