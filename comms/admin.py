@@ -124,7 +124,7 @@ def _sample_update(group):
     incident = Incident(
         number=0,
         service=service,
-        title=_("Example: checkout answers 502"),
+        title=str(_("Example: checkout answers 502")),
         severity=group.min_severity,
         status="acknowledged",
     )
@@ -132,7 +132,7 @@ def _sample_update(group):
     return StatusUpdate(
         incident=incident,
         phase="identified",
-        message=_("We found the faulty deployment and are rolling it back."),
+        message=str(_("We found the faulty deployment and are rolling it back.")),
         public=True,
         next_update_at=now + timezone.timedelta(minutes=30),
         eta=now + timezone.timedelta(hours=1),
