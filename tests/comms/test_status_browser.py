@@ -1,0 +1,101 @@
+"""A visitor reads the status page with a real browser (Debian's Chromium), on a phone-sized screen too."""
+
+import datetime as dt
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.utils import timezone
+
+from comms import status_updates
+from comms.models import Subscriber
+from tests.conftest import require_binary
+from tests.factories import IncidentFactory, ServiceFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_url(live_server):
+    parts = urlsplit(live_server.url)
+    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}"))
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    chromium = require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_visitor_reads_the_status_page_and_subscribes(browser, live_url):
+    website = ServiceFactory(name="Website", slug="website")
+    ServiceFactory(name="Billing", slug="billing")
+    incident = IncidentFactory(service=website, severity="SEV1", title="Checkout answers 502")
+    status_updates.post(incident, phase="investigating", message="Looking into it.")
+    status_updates.post(
+        incident,
+        phase="identified",
+        message="A bad deploy; rolling back. <script>document.title='owned'</script>",
+        eta=timezone.now() + dt.timedelta(hours=1),
+    )
+
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_url + "/status/")
+
+    assert page.locator("#overall").inner_text() == "Major outage"
+    assert page.title() == "Status"
+    card = page.locator(f"#incident-{incident.number}")
+    assert "Checkout answers 502" in card.inner_text()
+    updates = card.locator(".update")
+    assert updates.count() == 2
+    assert updates.nth(0).locator(".phase").inner_text() == "Identified"
+    assert "<script>document.title='owned'</script>" in updates.nth(0).inner_text()
+    assert card.locator("time.next-update").count() == 1
+    assert card.locator("time.eta").count() == 1
+    assert page.locator("#service-website .state").inner_text() == "Major outage"
+    assert page.locator("#service-billing .state").inner_text() == "Operational"
+    assert page.locator("#service-website ol.bars li").count() == 90
+
+    page.get_by_role("link", name="Checkout answers 502").click()
+    page.wait_for_url(f"**/status/incidents/{incident.number}/")
+    assert page.locator("h1").inner_text() == "Checkout answers 502"
+
+    page.fill("input[name=email]", "reader@example.com")
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.locator("h1").inner_text() == "Check your inbox"
+    assert Subscriber.objects.filter(address="reader@example.com", confirmed_at=None).exists()
+    context.close()
+
+
+def test_status_page_fits_a_phone_and_speaks_french(browser, live_url):
+    for n in range(8):
+        ServiceFactory(name=f"Service with a rather long name number {n}", slug=f"s{n}")
+
+    context = browser.new_context(
+        locale="fr-CH", viewport={"width": 360, "height": 740}, is_mobile=True, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(live_url + "/status/")
+
+    assert page.locator("#overall").inner_text() == "Tous les systèmes sont opérationnels"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    visible = page.locator("#service-s0 ol.bars li:visible").count()
+    assert visible == 30
+    context.close()
