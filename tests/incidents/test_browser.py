@@ -1,6 +1,7 @@
 """A responder works an incident in the admin with a real browser (Debian's Chromium)."""
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from incidents.models import Status
@@ -34,6 +35,9 @@ def page(monkeypatch):
             context.set_default_timeout(15_000)
             yield context.new_page()
         finally:
+            # While Playwright's loop runs, Django keys database connections to
+            # its context, not the thread: close the ones the test opened there.
+            connections.close_all()
             browser.close()
 
 
