@@ -79,6 +79,7 @@ def seed(rng):
     """Create the services, windows, users and tokens; return what the client needs."""
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
+    from django.db import transaction
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
@@ -140,7 +141,8 @@ def seed(rng):
     with_everything = ReleaseWindow.objects.filter(pk__in=[w.pk for w in windows[GLOBAL_WINDOWS:]])
     for window in with_everything:
         window.services.add(worst)
-    lifecycle.open_or_join(service=services[7], dedup_key="bench", title="Checkout errors", severity="SEV2")
+    with transaction.atomic():
+        lifecycle.open_or_join(service=services[7], dedup_key="bench", title="Checkout errors", severity="SEV2")
     for service in services[10:12]:
         exception = FreezeException.objects.create(
             reason="Bench", requested_by=ci, approved_by=boss, starts_at=now, ends_at=now + timedelta(days=30)
