@@ -205,6 +205,7 @@ def bench_api(count, repeat):
     from rest_framework.test import APIClient
 
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("flush", verbosity=0, interactive=False)  # a PostgreSQL database may hold an earlier run
     admin = get_user_model().objects.create_superuser("bench-admin", "bench@example.com", "x")
     client = APIClient()
     client.force_authenticate(admin)
