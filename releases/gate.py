@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents.models import Incident, Service
+from releases import gate_queries
 from releases import windows as window_math
 from releases.models import FreezeException, ReleaseWindow
 
@@ -158,40 +159,34 @@ def _next_allowed_within(windows, at, limit):
     return None
 
 
-# Windows as last loaded by this process, by primary key, with the `updated_at` they were loaded at.
+# Windows as last loaded by this process: id → (version, window).
 _loaded_windows = {}
 
 
 def load_windows(service, environment=""):
     """The enabled windows of a service: one small query, full rows only for windows changed since last time."""
-    current = list(ReleaseWindow.objects.for_service(service).order_by("pk").values_list("pk", "updated_at"))
-    stale = [pk for pk, updated_at in current if _loaded_windows.get(pk, (None,))[0] != updated_at]
+    current = gate_queries.window_versions(service.pk)
+    stale = [pk for pk, version in current if _loaded_windows.get(pk, (None,))[0] != version]
     if stale:
-        for window in ReleaseWindow.objects.filter(pk__in=stale):
-            _loaded_windows[window.pk] = (window.updated_at, window)
-    windows = []
-    for pk, updated_at in current:
-        loaded_at, window = _loaded_windows[pk]
-        if loaded_at != updated_at:
-            window = ReleaseWindow.objects.get(pk=pk)
-        windows.append(window)
+        reloaded = {w.pk: w for w in ReleaseWindow.objects.filter(pk__in=stale)}
+        for pk, version in current:
+            if pk in reloaded:
+                _loaded_windows[pk] = (version, reloaded[pk])
+    windows = [_loaded_windows[pk][1] for pk, _version in current if pk in _loaded_windows]
     return [w for w in windows if w.applies_to_environment(environment)]
 
 
 def load_incidents(service):
-    return list(Incident.objects.open().filter(service=service, severity__in=freeze_severities()).order_by("number"))
+    """Open incidents of a freezing severity on the service (a cheap look first)."""
+    ids = gate_queries.open_incident_ids(service.pk, freeze_severities())
+    if not ids:
+        return []
+    return list(Incident.objects.filter(pk__in=ids).order_by("number"))
 
 
 def load_exceptions(service, at):
     """Approved exceptions current at `at` for the service, latest ending first (a cheap look first)."""
-    through = FreezeException.services.through
-    current = through.objects.filter(
-        service=service,
-        freezeexception__approved_by__isnull=False,
-        freezeexception__starts_at__lte=at,
-        freezeexception__ends_at__gt=at,
-    ).values_list("freezeexception_id", flat=True)
-    ids = list(current)
+    ids = gate_queries.current_exception_ids(service.pk, at)
     if not ids:
         return []
     return list(

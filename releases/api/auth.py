@@ -2,13 +2,12 @@
 
 import re
 
-from django.contrib.auth.models import Permission
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from incidents.models import Integration
+from releases import gate_queries
 
 INTEGRATION_KEY = re.compile(r"^[0-9a-f]{32}$")
 
@@ -99,11 +98,7 @@ def holds_permission(user, perm):
     if user.is_superuser:
         return True
     app_label, codename = perm.split(".", 1)
-    return (
-        Permission.objects.filter(codename=codename, content_type__app_label=app_label)
-        .filter(Q(user=user) | Q(group__user=user))
-        .exists()
-    )
+    return gate_queries.holds_permission(user.pk, app_label, codename)
 
 
 class IntegrationKeyScheme(OpenApiAuthenticationExtension):

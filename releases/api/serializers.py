@@ -59,12 +59,30 @@ class IncidentNumberField(serializers.IntegerField):
         return value.number if value is not None else None
 
 
-class GateQuerySerializer(serializers.Serializer):
-    service = ServiceSlugField(required=False)
-    at = LenientDateTimeField(required=False)
-    environment = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    incident = IncidentNumberField(required=False, help_text=_("Number of the incident this deploy fixes."))
-    strict = serializers.BooleanField(required=False, default=False)
+# The gate's query parameters. Fields are used unbound, without a Serializer around them: the gate
+# is on every pipeline's path and a serializer copies its fields on every request.
+GATE_QUERY_FIELDS = {
+    "service": ServiceSlugField(required=False),
+    "at": LenientDateTimeField(required=False),
+    "environment": serializers.CharField(required=False, allow_blank=True, max_length=100),
+    "incident": IncidentNumberField(required=False, help_text=_("Number of the incident this deploy fixes.")),
+    "strict": serializers.BooleanField(required=False),
+}
+
+
+def parse_gate_query(params):
+    """Validated gate parameters, or a ValidationError naming each bad one."""
+    values, errors = {"strict": False}, {}
+    for name, field in GATE_QUERY_FIELDS.items():
+        if name not in params:
+            continue
+        try:
+            values[name] = field.run_validation(params[name])
+        except serializers.ValidationError as exc:
+            errors[name] = exc.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    return values
 
 
 class ReasonSerializer(serializers.Serializer):

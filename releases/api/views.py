@@ -20,9 +20,9 @@ from releases.api.serializers import (
     FreezeExceptionRequestSerializer,
     FreezeExceptionSerializer,
     GateAnswerSerializer,
-    GateQuerySerializer,
     ReleaseWindowSerializer,
     gate_answer,
+    parse_gate_query,
 )
 from releases.models import Deployment, FreezeException, ReleaseWindow
 
@@ -70,9 +70,7 @@ class GateView(APIView):
         tags=["releases"],
     )
     def get(self, request):
-        query = GateQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = parse_gate_query(request.query_params)
         service = _service_for(request, params.get("service"))
         fixes = params.get("incident")
         _check_fixes(fixes, service)
