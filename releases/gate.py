@@ -50,10 +50,6 @@ class Decision:
     next_allowed_at: datetime | None = None
     fixes_incident: Incident | None = None
 
-    @property
-    def blocked(self):
-        return bool(self.reasons)
-
 
 def _local(t, window):
     return window_math.local_wall(t, window.zone).strftime("%a %Y-%m-%d %H:%M") + f" ({window.time_zone})"
