@@ -171,7 +171,7 @@ class PublicStatusView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request):
-        data = status_page.overview()
+        data = status_page.overview(with_history=True)
         return Response(
             {
                 "status": data["overall"],

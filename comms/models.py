@@ -455,6 +455,7 @@ class Delivery(models.Model):
     due_at = models.DateTimeField(_("due at"), default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claim = models.CharField(max_length=32, blank=True, editable=False, help_text=_("Who is sending it now."))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.TextField(_("last error"), blank=True)
     response = models.TextField(_("provider response"), blank=True)

@@ -1,5 +1,6 @@
 """What a stakeholder message says, in the reader's language, for each channel."""
 
+import functools
 from string import Template
 from zoneinfo import ZoneInfo
 
@@ -22,8 +23,12 @@ CONFIRM_MAX_AGE = 7 * 24 * 3600
 ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a", "blockquote", "h3", "h4"}
 
 
+@functools.lru_cache(maxsize=4096)
 def render_markdown(text):
-    """Markdown to HTML with everything but a few harmless tags removed (a <script> is shown as text)."""
+    """Markdown to HTML with everything but a few harmless tags removed (a <script> is shown as text).
+
+    A pure function of the text, so the status page renders each message once per process.
+    """
     html = markdown.markdown(escape_raw_html(text or ""), extensions=["sane_lists"])
     return mark_safe(  # noqa: S308 (nh3 leaves only the allowed tags and attributes)
         nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto"})
