@@ -116,8 +116,8 @@ def first_notice(incident_id, *, now=None):
     cadence.ensure(incident, interval=definition.update_cadence_minutes)
     if not definition.inform_stakeholders or not incident.is_open:
         return None
-    if StatusUpdate.objects.filter(incident=incident, kind=StatusUpdate.Kind.NOTICE).exists():
-        return None
+    if StatusUpdate.objects.filter(incident=incident).exists():
+        return None  # someone was quicker: stakeholders have heard already
     next_update_at = (
         now + timedelta(minutes=definition.update_cadence_minutes) if definition.update_cadence_minutes else None
     )
