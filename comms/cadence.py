@@ -29,7 +29,8 @@ def ensure(incident, *, interval):
     """The incident's cadence row, counting from its creation. Idempotent."""
     due = incident.created_at + timedelta(minutes=interval) if interval and incident.is_open else None
     row, _created = UpdateCadence.objects.get_or_create(
-        incident=incident, defaults={"interval_minutes": interval, "due_at": due, "check_at": due}
+        incident=incident,
+        defaults={"interval_minutes": interval, "due_at": due, "check_at": due, "severity": incident.severity},
     )
     return row
 
@@ -38,7 +39,14 @@ def on_posted(incident, update, *, interval, now):
     """An update was posted (inside its transaction): the next one is due at its `next_update_at`."""
     due = update.next_update_at if incident.is_open and update.phase != Phase.RESOLVED else None
     UpdateCadence.objects.update_or_create(
-        incident=incident, defaults={"interval_minutes": interval, "due_at": due, "check_at": due, "stage": 0}
+        incident=incident,
+        defaults={
+            "interval_minutes": interval,
+            "due_at": due,
+            "check_at": due,
+            "stage": 0,
+            "severity": incident.severity,
+        },
     )
 
 
@@ -153,6 +161,46 @@ def prompt_final(row_id, *, now):
     return True
 
 
+def follow_severity_changes(now):
+    """An incident whose severity changed: the new cadence applies, and stakeholders hear of it if they now should.
+
+    A shorter cadence brings the next update closer (never further away); the first notice goes out if the new
+    severity informs stakeholders and nobody has posted yet.
+    """
+    from django.db.models import F
+
+    from incidents.models import SeverityDefinition, Status
+
+    changed = (
+        UpdateCadence.objects.filter(closed_at=None)
+        .exclude(severity=F("incident__severity"))
+        .exclude(incident__status=Status.RESOLVED)
+    )
+    done = 0
+    for pk, old, new, stage, due_at in changed.values_list("pk", "severity", "incident__severity", "stage", "due_at")[
+        :TICK_BATCH
+    ]:
+        definition = SeverityDefinition.for_severity(new)
+        fields = {"severity": new, "interval_minutes": definition.update_cadence_minutes}
+        if definition.update_cadence_minutes and stage == 0:
+            sooner = now + timedelta(minutes=definition.update_cadence_minutes)
+            if due_at is None or sooner < due_at:
+                fields.update(due_at=sooner, check_at=sooner)
+        if UpdateCadence.objects.filter(pk=pk, severity=old).update(**fields) != 1:
+            continue
+        done += 1
+        if definition.inform_stakeholders:
+            row = UpdateCadence.objects.get(pk=pk)
+            transaction.on_commit(lambda incident_id=row.incident_id: _enqueue_first_notice(incident_id))
+    return done
+
+
+def _enqueue_first_notice(incident_id):
+    from django_q.tasks import async_task
+
+    async_task("comms.tasks.incident_triggered", incident_id)
+
+
 def tick(now=None):
     """Remind about overdue updates, prompt final updates, hand out due deliveries. Returns work done."""
     from incidents.models import Status
@@ -177,5 +225,6 @@ def tick(now=None):
         if UpdateCadence.objects.filter(pk=pk, closed_at=None).update(closed_at=now, check_at=None) == 1:
             prompt_final(pk, now=now)
             done += 1
+    done += follow_severity_changes(now)
     done += stakeholders.recover(now)
     return done

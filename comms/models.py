@@ -490,6 +490,9 @@ class UpdateCadence(models.Model):
         "incidents.Incident", on_delete=models.CASCADE, related_name="update_cadence", verbose_name=_("incident")
     )
     interval_minutes = models.PositiveIntegerField(_("cadence (minutes)"), null=True, blank=True)
+    severity = models.CharField(
+        _("severity"), max_length=4, blank=True, help_text=_("The incident's severity the cadence was set for.")
+    )
     due_at = models.DateTimeField(_("next update due at"), null=True, blank=True)
     stage = models.PositiveSmallIntegerField(
         _("reminders sent"), default=0, help_text=_("0: none yet; 1: the first; 2: the second, commander told.")

@@ -179,3 +179,26 @@ def test_two_tickers_at_once_remind_once(incident, run_tasks):
         cadence.tick()
     assert len(reminders(incident)) == 1
     assert Delivery.objects.filter(purpose=Delivery.Purpose.REMINDER).count() == 1
+
+
+def test_raising_the_severity_tells_stakeholders_and_shortens_the_cadence(service, at, run_tasks, responder):
+    from comms.models import StatusUpdate
+
+    with time_machine.travel(T0, tick=False):
+        incident = IncidentFactory(service=service, severity="SEV4")
+        status_updates.first_notice(incident.pk)
+    at(5)
+    assert not StatusUpdate.objects.filter(incident=incident).exists()
+
+    with time_machine.travel(T0 + dt.timedelta(minutes=10), tick=False):
+        lifecycle.change_severity(incident, severity="SEV1", by=responder)
+    at(10)
+    notice = StatusUpdate.objects.get(incident=incident)
+    assert notice.kind == StatusUpdate.Kind.NOTICE
+    assert notice.next_update_at == T0 + dt.timedelta(minutes=40)
+    at(11)
+    assert StatusUpdate.objects.filter(incident=incident).count() == 1
+    at(39)
+    assert reminders(incident) == []
+    at(40)
+    assert len(reminders(incident)) == 1
