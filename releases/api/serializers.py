@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -10,19 +12,33 @@ from releases.models import Deployment, FreezeException, ReleaseWindow
 
 
 class LenientDateTimeField(serializers.DateTimeField):
-    """ISO 8601; a '+' turned into a space by an unencoded query string is taken back; naive means local time."""
+    """ISO 8601 between the years 1970 and 9000.
+
+    A '+' turned into a space by an unencoded query string is taken back. A
+    time without offset is local time (TIME_ZONE): one that does not exist
+    means the first instant after the gap, an ambiguous one its first occurrence.
+    """
+
+    default_error_messages = {"range": _("Give an instant between the years {low} and {high}.")}
+    LOW, HIGH = 1970, 9000
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and "T" in value and " " in value.strip():
-            value = value.strip().replace(" ", "+")
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value)
-            except ValueError:
-                parsed = None
-            if parsed is None:
-                self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T15:00:00+01:00")
-        return super().to_internal_value(value)
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T15:00:00+01:00")
+        value = value.strip()
+        if "T" in value and " " in value:
+            value = value.replace(" ", "+")
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T15:00:00+01:00")
+        if not self.LOW <= parsed.year <= self.HIGH:
+            self.fail("range", low=self.LOW, high=self.HIGH)
+        if timezone.is_naive(parsed):
+            return window_math.to_aware(parsed, timezone.get_current_timezone())
+        return parsed.astimezone(UTC)
 
 
 class ServiceSlugField(serializers.SlugRelatedField):

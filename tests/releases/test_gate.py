@@ -248,6 +248,8 @@ def test_exception_also_lifts_an_incident_freeze(ci, service, manager):
         ({"service": "nope"}, "service"),
         ({"service": "website", "at": "friday"}, "at"),
         ({"service": "website", "at": "2026-13-01T10:00"}, "at"),
+        ({"service": "website", "at": "0001-01-01T00:00:00Z"}, "at"),
+        ({"service": "website", "at": "9999-12-31T23:59:59Z"}, "at"),
         ({"service": "website", "incident": "abc"}, "incident"),
         ({"service": "website", "incident": "999999"}, "incident"),
         ({"service": "website", "strict": "maybe"}, "strict"),
@@ -270,6 +272,11 @@ def test_unencoded_plus_in_at_is_understood(client, ci, weekend):
     response = ci.get(URL + "?service=website&at=2026-11-27T15:00:00+01:00")
     assert response.status_code == 200
     assert response.json()["at"] == FRIDAY_3PM
+
+
+def test_naive_at_in_the_spring_gap_is_the_first_instant_after_it(ci, service):
+    body = ask(ci, service="website", at="2026-03-29T02:30:00").json()
+    assert body["at"] == "2026-03-29T03:00:00+02:00"
 
 
 def test_naive_at_is_local_time(ci, weekend):
