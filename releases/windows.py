@@ -56,9 +56,16 @@ def local_wall(t, tz):
     return t.astimezone(tz).replace(tzinfo=None)
 
 
+def _margin(tz, t):
+    """How far from t's wall-clock reading a cron search must start: wide only near a clock change."""
+    if tz.utcoffset(local_wall(t - FOLD_MARGIN, tz)) != tz.utcoffset(local_wall(t + FOLD_MARGIN, tz)):
+        return FOLD_MARGIN
+    return timedelta(minutes=1)
+
+
 def _latest_at_or_before(expr, tz, t):
     """The latest instant matching a cron expression at or before t, or None."""
-    it = croniter(expr, local_wall(t, tz) + FOLD_MARGIN)
+    it = croniter(expr, local_wall(t, tz) + _margin(tz, t))
     try:
         for _step in range(MAX_STEPS):
             candidate = to_aware(it.get_prev(datetime), tz)
@@ -69,53 +76,47 @@ def _latest_at_or_before(expr, tz, t):
     return None
 
 
-def _instants_after(expr, tz, t):
-    """Instants matching a cron expression strictly after t, increasing, without repeats."""
-    it = croniter(expr, local_wall(t, tz) - FOLD_MARGIN)
-    last = None
-    while True:
-        try:
+def _first_after(expr, tz, t, *, inclusive=False):
+    """The first instant matching a cron expression after t (or at t), or None."""
+    it = croniter(expr, local_wall(t, tz) - _margin(tz, t))
+    try:
+        for _step in range(MAX_STEPS):
             candidate = to_aware(it.get_next(datetime), tz)
-        except CroniterBadDateError:
-            return
-        if candidate <= t or candidate == last:
-            continue
-        last = candidate
-        yield candidate
+            if candidate > t or (inclusive and candidate == t):
+                return candidate
+    except CroniterBadDateError:
+        return None
+    return None
 
 
 def _cron_occurrences(window, start, end):
-    tz = window.zone
-    latest_start = _latest_at_or_before(window.start_cron, tz, start)
-    latest_end = _latest_at_or_before(window.end_cron, tz, start)
+    """Occurrences overlapping [start, end), found start to end, one croniter search per change."""
+    tz, start_cron, end_cron = window.zone, window.start_cron, window.end_cron
+    latest_start = _latest_at_or_before(start_cron, tz, start)
+    latest_end = _latest_at_or_before(end_cron, tz, start)
     opened = None
     if latest_start is not None and (latest_end is None or latest_start > latest_end):
         # Active since the first start after the last end, however many starts came since.
-        opened = next(_instants_after(window.start_cron, tz, latest_end), latest_start) if latest_end else latest_start
-    starts = _instants_after(window.start_cron, tz, start)
-    ends = _instants_after(window.end_cron, tz, start)
-    next_start, next_end = next(starts, None), next(ends, None)
+        opened = (_first_after(start_cron, tz, latest_end) if latest_end else None) or latest_start
+    cursor = start
     found = []
-    for _step in range(MAX_STEPS * 4):
-        candidates = [x for x in (next_start, next_end) if x is not None]
-        if not candidates:
-            break
-        x = min(candidates)
-        if x >= end:
-            break
-        if next_end == x:
-            if opened is not None:
-                found.append(Occurrence(opened, x))
-                opened = None
-            next_end = next(ends, None)
-            if next_start == x:
-                next_start = next(starts, None)
+    for _step in range(MAX_STEPS):
+        if opened is None:
+            begins = _first_after(start_cron, tz, cursor)
+            if begins is None or begins >= end:
+                break
+            if _first_after(end_cron, tz, begins, inclusive=True) == begins:
+                cursor = begins  # a start and an end at once: the end wins
+                continue
+            opened = cursor = begins
         else:
-            if opened is None:
-                opened = x
-            next_start = next(starts, None)
-    if opened is not None and next_end is not None:
-        found.append(Occurrence(opened, next_end))
+            ends = _first_after(end_cron, tz, cursor)
+            if ends is None:
+                break
+            found.append(Occurrence(opened, ends))
+            opened, cursor = None, ends
+            if ends >= end:
+                break
     return found
 
 

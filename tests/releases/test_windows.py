@@ -1,5 +1,6 @@
 """Window time math: GitLab cron semantics on the local wall clock, DST, one-off and holiday windows."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -142,6 +143,43 @@ def test_gitlab_rule_holds_at_any_instant(t):
     weekday_evening = local.weekday() < 4 and local.hour >= 16
     weekday_night = 1 <= local.weekday() <= 4 and local.hour < 8
     assert expected == (weekday_evening or weekday_night)
+
+
+CRON_PAIRS = [
+    ("0 12 * * 5", "0 8 * * 1"),
+    ("*/30 * * * *", "0 8 * * 1"),
+    ("0 9 * * *", "0 18 * * 5"),
+    ("30 2 * * *", "0 3 * * *"),
+    ("0 8 * * *", "0 8 * * 1"),
+    ("0 0 1 * *", "0 0 15 * *"),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pair=st.sampled_from(CRON_PAIRS),
+    t=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+)
+def test_occurrences_agree_with_the_gitlab_rule(pair, t):
+    w = window(start_cron=pair[0], end_cron=pair[1])
+    latest_start = windows._latest_at_or_before(w.start_cron, ZURICH, t)
+    latest_end = windows._latest_at_or_before(w.end_cron, ZURICH, t)
+    expected = latest_start is not None and (latest_end is None or latest_start > latest_end)
+    found = windows.occurrences(w, t - timedelta(days=3), t + timedelta(days=3))
+    assert any(o.contains(t) for o in found) == expected
+    assert all(o.start < o.end for o in found)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+
+
+def test_frequent_starts_do_not_make_a_week_slow():
+    import time
+
+    w = window(start_cron="* * * * *", end_cron="0 8 * * 1")
+    started = time.perf_counter()
+    found = windows.occurrences(w, zurich(2026, 11, 23), zurich(2026, 12, 7))
+    assert time.perf_counter() - started < 1.0
+    assert found[0] == (zurich(2026, 11, 16, 8, 1), zurich(2026, 11, 23, 8, 0))
+    assert found[1] == (zurich(2026, 11, 23, 8, 1), zurich(2026, 11, 30, 8, 0))
 
 
 @pytest.mark.parametrize(
