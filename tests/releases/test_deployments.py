@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_q.conf import Conf
 
 from incidents.models import Incident, TimelineEntry
@@ -249,9 +250,10 @@ def test_no_recent_deployment_writes_nothing(service):
     assert not TimelineEntry.objects.filter(kind="deployments").exists()
 
 
-def test_trigger_through_the_events_api_enqueues_the_timeline_task(
+def test_trigger_through_the_events_api_enqueues_the_timeline_follow_up(
     client, integration, django_capture_on_commit_callbacks
 ):
+    DeploymentFactory(service=integration.service, version="9.9.8", deployed_at=timezone.now() - timedelta(minutes=3))
     with mock.patch("django_q.tasks.async_task") as enqueue, django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/v2/enqueue",
@@ -263,8 +265,11 @@ def test_trigger_through_the_events_api_enqueues_the_timeline_task(
             content_type="application/json",
         )
     assert response.status_code == 202
-    incident = Incident.objects.get()
-    assert mock.call("releases.tasks.add_recent_deployments", incident.pk, task_name=mock.ANY) in enqueue.call_args_list
+    assert enqueue.called
+    assert not TimelineEntry.objects.filter(kind="deployments").exists()
+    for call in enqueue.call_args_list:
+        import_string(call.args[0])(*call.args[1:])
+    assert "9.9.8" in TimelineEntry.objects.get(kind="deployments").message
 
 
 def test_trigger_runs_the_timeline_task_for_real(client, integration, sync_tasks, django_capture_on_commit_callbacks):
