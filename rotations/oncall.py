@@ -506,15 +506,20 @@ def override_at(plan: SchedulePlan, instant: datetime) -> OverridePlan | None:
 
 def who_at(plan: SchedulePlan, instant: datetime) -> tuple[object, str, object]:
     """(user key, source, layer id) at `instant`; (None, "none", None) in a gap."""
-    instant = ensure_aware(instant)
+    return _winner(plan, ensure_aware(instant))[:3]
+
+
+def _winner(plan: SchedulePlan, instant: datetime) -> tuple[object, str, object, int]:
+    """who_at() plus how many of plan.layers (by rank) can change the answer next:
+    none under an override, the winner and those above it, or all of them in a gap."""
     override = override_at(plan, instant)
     if override is not None:
-        return override.user, SOURCE_OVERRIDE, None
-    for layer in plan.layers:
+        return override.user, SOURCE_OVERRIDE, None, 0
+    for index, layer in enumerate(plan.layers):
         user = layer.user_at(instant)
         if user is not None:
-            return user, SOURCE_LAYER, layer.id
-    return None, SOURCE_NONE, None
+            return user, SOURCE_LAYER, layer.id, index + 1
+    return None, SOURCE_NONE, None, len(plan.layers)
 
 
 def final_segments(plan: SchedulePlan, start: datetime, end: datetime) -> list[Segment]:
@@ -641,16 +646,16 @@ def _layer_prev_edge(layer: LayerPlan, x: datetime):
     return best
 
 
-def _next_edge(plan: SchedulePlan, x: datetime):
-    edges = [e for e in (_layer_next_edge(layer, x) for layer in plan.layers) if e is not None]
+def _next_edge(plan: SchedulePlan, x: datetime, relevant: int):
+    edges = [e for e in (_layer_next_edge(layer, x) for layer in plan.layers[:relevant]) if e is not None]
     i = bisect.bisect_right(plan._override_edges, x)
     if i < len(plan._override_edges):
         edges.append(plan._override_edges[i])
     return min(edges) if edges else None
 
 
-def _prev_edge(plan: SchedulePlan, x: datetime):
-    edges = [e for e in (_layer_prev_edge(layer, x) for layer in plan.layers) if e is not None]
+def _prev_edge(plan: SchedulePlan, x: datetime, relevant: int):
+    edges = [e for e in (_layer_prev_edge(layer, x) for layer in plan.layers[:relevant]) if e is not None]
     i = bisect.bisect_right(plan._override_edges, x)
     if i > 0:
         edges.append(plan._override_edges[i - 1])
@@ -660,26 +665,30 @@ def _prev_edge(plan: SchedulePlan, x: datetime):
 def _walk_segment(plan: SchedulePlan, instant: datetime, horizon: timedelta) -> Segment | None:
     """The segment containing `instant`, found by stepping from edge to edge; None when
     it takes more than a few steps (then the window search is quicker)."""
-    user, source, layer = key = who_at(plan, instant)
+    # Only the edges of what wins at x (and of what ranks above it) can change the answer.
+    user, source, layer, first_relevant = _winner(plan, instant)
+    key = (user, source, layer)
     end = None
-    x = instant
+    x, relevant = instant, first_relevant
     for _step in range(_WALK_STEPS):
-        edge = _next_edge(plan, x)
+        edge = _next_edge(plan, x, relevant)
         if edge is None or edge >= instant + horizon:
             break
-        if who_at(plan, edge) != key:
+        *there, relevant = _winner(plan, edge)
+        if tuple(there) != key:
             end = edge
             break
         x = edge
     else:
         return None
     start = None
-    x = instant
+    x, relevant = instant, first_relevant
     for _step in range(_WALK_STEPS):
-        edge = _prev_edge(plan, x)
+        edge = _prev_edge(plan, x, relevant)
         if edge is None or edge <= instant - horizon:
             break
-        if who_at(plan, edge - _ONE_MICROSECOND) != key:
+        *there, relevant = _winner(plan, edge - _ONE_MICROSECOND)
+        if tuple(there) != key:
             start = edge
             break
         x = edge - _ONE_MICROSECOND
