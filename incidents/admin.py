@@ -98,7 +98,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_select_related = ["service"]
     search_fields = ["name", "service__name", "service__slug"]
     autocomplete_fields = ["service"]
-    readonly_fields = ["key", "events_url", "alertmanager_url", "created_at"]
+    readonly_fields = ["key", "url", "created_at"]
     actions = ["regenerate_keys"]
 
     @admin.action(description=_("Regenerate the key of the selected integrations"), permissions=["change"])

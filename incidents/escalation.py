@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents.models import Escalation, Incident, Notification, Page, Status, TimelineEntry
+from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,7 @@ TICK_BATCH = 500
 
 
 def _enqueue(task, *args):
-    from django_q.tasks import async_task
-
-    async_task(task, *args)
+    enqueue(task, *args)
 
 
 def _timeline(incident, kind, message, data=None):

@@ -188,12 +188,7 @@ def process_event_v2(integration, data):
 
 
 def _open_incident(service, dedup_key):
-    return (
-        Incident.objects.select_for_update()
-        .filter(service=service, dedup_key=dedup_key)
-        .exclude(status=Status.RESOLVED)
-        .first()
-    )
+    return lifecycle.lock_open(service, dedup_key)
 
 
 # --- Prometheus Alertmanager webhook ------------------------------------------

@@ -7,7 +7,6 @@ transaction and schedules follow-up work only after commit.
 import logging
 import uuid
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from incidents import escalation
 from incidents.models import Escalation, Incident, IncidentCounter, Notification, Severity, Status, TimelineEntry
 from project.api import ConflictError
+from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +48,21 @@ def _next_number():
     return IncidentCounter.objects.values_list("value", flat=True).get(pk=1)
 
 
-def _lock_open(service, dedup_key):
-    return (
+def lock_open(service, dedup_key):
+    """The service's open incident with this key, row-locked, or None (at most one exists)."""
+    found = (
         Incident.objects.select_for_update()
         .filter(service=service, dedup_key=dedup_key)
         .exclude(status=Status.RESOLVED)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def _after_trigger(incident):
-    from django_q.tasks import async_task
-
-    async_task("incidents.tasks.start_escalation", incident.pk)
-    for task in settings.PIQUET_ON_INCIDENT_TRIGGERED:
-        async_task(task, incident.pk, task_name=f"{task}:{incident.pk}")
+    # One task per new incident: it starts the call chain first, then runs the
+    # follow-ups of other apps (settings.PIQUET_ON_INCIDENT_TRIGGERED).
+    enqueue("incidents.tasks.incident_triggered", incident.pk)
 
 
 def open_or_join(*, service, dedup_key, title, severity, description="", actor_name="", data=None, at=None, _retries=3):
@@ -72,7 +72,7 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
     one-open-incident constraint, and the caller then joins that incident.
     Must run inside a transaction; the incident row is locked until it ends.
     """
-    incident = _lock_open(service, dedup_key)
+    incident = lock_open(service, dedup_key)
     if incident is not None:
         return incident, False
     now = at or timezone.now()
@@ -96,7 +96,7 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
                 at=now,
             )
     except IntegrityError:
-        incident = _lock_open(service, dedup_key)
+        incident = lock_open(service, dedup_key)
         if incident is None:
             # The concurrent creator's incident was resolved in the meantime:
             # this trigger opens the next one.

@@ -58,13 +58,15 @@ def model_custom_roles(model, codename):
 
 
 def sync_role_permissions(sender=None, using="default", **kwargs):
-    """Give each existing role group exactly its permissions. Idempotent."""
+    """Give each role group exactly its permissions (creating a missing group). Idempotent.
+
+    Runs after every `migrate` and `flush`, so the roles survive a database
+    emptied by `flush` (as transactional tests do).
+    """
     from django.contrib.auth.models import Group, Permission
 
     for role in ROLE_NAMES:
-        group = Group.objects.using(using).filter(name=role).first()
-        if group is None:
-            continue
+        group, _created = Group.objects.using(using).get_or_create(name=role)
         wanted = permissions_for(role)
         labels = {app for app, _codename in wanted}
         perms = Permission.objects.using(using).filter(content_type__app_label__in=labels)

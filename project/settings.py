@@ -95,9 +95,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL: readers never wait for the writer, and a commit costs one fsync.
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 else:
-    # Keep connections open: the ORM broker polls often.
+    # Keep connections open: the ORM broker polls often. No health check before
+    # each request: it costs a round trip on every alert; after a database
+    # restart each process fails one request (senders retry) and reconnects.
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,6 +4,7 @@ They authenticate with the integration key, answer in the shape each tool
 expects, and never answer 5xx for anything a client can send.
 """
 
+import contextlib
 import json
 import logging
 
@@ -89,11 +90,18 @@ class RawJSONView(APIView):
         return data
 
     def integration_for(self, key, kind):
-        integration = (
-            Integration.objects.select_related("service").filter(key=key).first() if isinstance(key, str) else None
-        )
+        integration = None
+        if isinstance(key, str) and key:
+            with contextlib.suppress(Integration.DoesNotExist):
+                integration = Integration.objects.select_related("service").get(key=key)
         if integration is None:
             raise EventRejected(404 if kind == Integration.Kind.ALERTMANAGER else 400, "Unknown integration key.")
+        if integration.kind != kind:
+            raise EventRejected(
+                400,
+                f"This key belongs to an integration of kind {integration.kind!r}; send its events to "
+                f"{integration.url}",
+            )
         if not integration.enabled:
             raise EventRejected(403, "This integration is disabled.")
         return integration

@@ -18,9 +18,11 @@ class ServiceSummarySerializer(serializers.ModelSerializer):
 
 
 class IntegrationSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(read_only=True, help_text="Where the monitoring tool sends its events.")
-    events_url = serializers.CharField(read_only=True, help_text="Events API v2 endpoint (routing_key = key).")
-    alertmanager_url = serializers.CharField(read_only=True, help_text="Alertmanager webhook URL for this key.")
+    url = serializers.CharField(
+        read_only=True,
+        help_text="Where the monitoring tool sends its events: the Events API v2 endpoint (with the key as "
+        "routing_key) or, for an Alertmanager integration, its webhook URL.",
+    )
 
     class Meta:
         model = Integration
@@ -33,8 +35,6 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "enabled",
             "created_at",
             "url",
-            "events_url",
-            "alertmanager_url",
         ]
         read_only_fields = ["service", "key", "created_at"]
 

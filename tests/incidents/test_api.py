@@ -151,7 +151,6 @@ def test_managers_create_services_and_integrations_with_ready_urls(api_for, mana
     data = response.json()
     assert len(data["key"]) == 32
     assert data["url"].endswith(f"/api/v1/integrations/{data['key']}/alertmanager/")
-    assert data["events_url"].endswith("/v2/enqueue")
     response = api.post(f"/api/v1/services/{service_id}/integrations/{data['id']}/regenerate-key/")
     assert response.status_code == 200
     assert response.json()["key"] != data["key"]

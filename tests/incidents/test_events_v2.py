@@ -213,3 +213,17 @@ def test_pagerduty_client_can_trigger_and_resolve(live_server, integration):
     session.resolve(dedup_key)
     session.close()  # no keep-alive connection may outlive the live server's database
     assert Incident.objects.get(dedup_key=dedup_key).status == "resolved"
+
+
+def test_a_key_works_only_on_the_endpoint_of_its_kind(client, integration, am_integration):
+    response = trigger(client, am_integration)
+    assert response.status_code == 400
+    assert "/alertmanager/" in response.json()["message"]
+    response = client.post(
+        f"/api/v1/integrations/{integration.key}/alertmanager/",
+        {"version": "4", "groupKey": "g", "status": "firing", "alerts": []},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "/v2/enqueue" in response.json()["message"]
+    assert Incident.objects.count() == 0

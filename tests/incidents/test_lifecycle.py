@@ -57,10 +57,34 @@ def test_empty_or_huge_notes_are_refused(responder, service):
         lifecycle.add_note(incident, by=responder, message="x" * 10_001)
 
 
-def test_follow_up_tasks_are_enqueued_after_commit(service, settings, django_capture_on_commit_callbacks, monkeypatch):
+def test_one_follow_up_task_is_enqueued_after_commit(service, django_capture_on_commit_callbacks, monkeypatch):
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append(args))
-    settings.PIQUET_ON_INCIDENT_TRIGGERED = ["some.module.task"]
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         incident = IncidentFactory(service=service)
-    assert calls == [("incidents.tasks.start_escalation", incident.pk), ("some.module.task", incident.pk)]
+    assert calls == []  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    assert calls == [("incidents.tasks.incident_triggered", incident.pk)]
+
+
+def record_call(incident_id):
+    CALLS.append(incident_id)
+
+
+def fail_call(incident_id):
+    raise RuntimeError("follow-up down")
+
+
+CALLS = []
+
+
+def test_the_follow_up_task_runs_every_hook_even_when_one_fails(service, settings):
+    from incidents.tasks import incident_triggered
+
+    CALLS.clear()
+    settings.PIQUET_ON_INCIDENT_TRIGGERED = [f"{__name__}.fail_call", f"{__name__}.record_call"]
+    incident = IncidentFactory(service=service)
+    with pytest.raises(RuntimeError, match="follow-up down"):
+        incident_triggered(incident.pk)
+    assert [incident.pk] == CALLS

@@ -106,3 +106,11 @@ def test_load_demo_runs_once_and_prints_a_working_curl(db, capsys):
     out = capsys.readouterr().out
     assert "admin / piquet-demo" in out
     assert "curl -sS -X POST" in out
+
+
+def test_roles_survive_a_flush_of_the_database(transactional_db):
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    responders = Group.objects.get(name=RESPONDERS)
+    assert responders.permissions.filter(codename="change_incident").exists()
