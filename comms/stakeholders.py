@@ -9,6 +9,7 @@ its slow I/O, and a failure is retried with backoff.
 
 import logging
 import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,11 +23,14 @@ from comms.notify import person_language
 
 logger = logging.getLogger(__name__)
 
-BATCH = 250
+BATCH = 250  # deliveries per task
+CLAIM_CHUNK = 100  # deliveries claimed at once inside a task
+TASK_BUDGET = 40  # seconds a task starts new chunks for (django-q2 kills a task after 60)
+FLUSH_EVERY = 1.0  # seconds between writes of the results
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = (10, 30)
 REENQUEUE_AFTER = timedelta(seconds=60)
-STALE_SENDING_AFTER = timedelta(seconds=120)
+STALE_SENDING_AFTER = timedelta(seconds=120)  # longer than a task may live (60 s): its sender is dead
 MEMBER_KINDS_EXCLUDED = (ContactMethod.Kind.VOICE,)
 
 
@@ -261,15 +265,31 @@ def send(delivery_id, *, now=None):
 
 
 def send_many(delivery_ids, *, now=None):
-    """Deliver due rows, each once: claim them all in one statement, send, record the results together.
+    """Deliver due rows, each once, a small chunk at a time; returns how many were sent.
 
-    The claim is a compare-and-set (pending → sending, tagged with this call's
-    token), so two workers given the same rows send each row once.
+    A chunk is claimed in one compare-and-set (pending → sending, tagged with
+    this call's token), so two workers given the same rows send each row once.
+    Results are recorded at least every second, so a worker killed mid-chunk
+    leaves few sent-but-unrecorded rows; rows left when the time budget is
+    spent go back to the ticker, which hands them out again.
     """
+    started = time.monotonic()
+    cache = {}
+    sent = 0
+    for start in range(0, len(delivery_ids), CLAIM_CHUNK):
+        if time.monotonic() - started > TASK_BUDGET:
+            Delivery.objects.filter(pk__in=delivery_ids[start:], status=Delivery.Status.PENDING).update(
+                enqueued_at=None
+            )
+            break
+        sent += _send_chunk(delivery_ids[start : start + CLAIM_CHUNK], now=now or timezone.now(), cache=cache)
+    return sent
+
+
+def _send_chunk(delivery_ids, *, now, cache):
     from comms.delivery import deliver
     from comms.stakeholder_messages import build
 
-    now = now or timezone.now()
     token = secrets.token_hex(16)
     claimed = Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING, due_at__lte=now).update(
         status=Delivery.Status.SENDING, claimed_at=now, claim=token, attempts=F("attempts") + 1
@@ -286,18 +306,24 @@ def send_many(delivery_ids, *, now=None):
         "contact_method",
         "user",
     )
-    cache = {}
-    outcomes = []
-    for delivery in rows.order_by("id"):
-        if not _still_wanted(delivery):
-            outcomes.append((delivery, None))
-            continue
-        outcomes.append((delivery, deliver(_target(delivery), build(delivery, cache=cache))))
     sent = 0
+    outcomes = []
+    flushed = time.monotonic()
+    for delivery in rows.order_by("id"):
+        if _still_wanted(delivery):
+            outcomes.append((delivery, deliver(_target(delivery), build(delivery, cache=cache))))
+        else:
+            outcomes.append((delivery, None))
+        if time.monotonic() - flushed > FLUSH_EVERY:
+            sent += _record_all(outcomes)
+            outcomes, flushed = [], time.monotonic()
+    return sent + _record_all(outcomes)
+
+
+def _record_all(outcomes):
+    """Write the results of several sends in one transaction (one commit, one fsync)."""
     with transaction.atomic():
-        for delivery, result in outcomes:
-            sent += _record(delivery, result)
-    return sent
+        return sum(_record(delivery, result) for delivery, result in outcomes)
 
 
 def _record(delivery, result):

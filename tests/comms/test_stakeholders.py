@@ -311,3 +311,39 @@ def test_stakeholder_group_list_has_constant_queries(api_for, manager, service, 
     with django_assert_max_num_queries(9):
         response = client.get("/api/v1/stakeholder-groups/")
     assert response.json()["count"] == count
+
+
+def test_a_batch_given_to_two_workers_is_sent_once(responder, customers, sev1, http_receiver):
+    from comms import status_updates
+
+    for n in range(30):
+        add_subscriber(customers, Subscriber.Kind.WEBHOOK, f"{http_receiver.url}/s/{n}")
+    update = status_updates.post(sev1, phase="identified", message="Found it.", by=responder)
+    stakeholders.fan_out(update.pk)
+    ids = list(update.deliveries.values_list("pk", flat=True))
+
+    assert stakeholders.send_many(ids) == 30
+    assert stakeholders.send_many(ids) == 0
+    assert len(http_receiver.requests) == 30
+
+
+def test_rows_left_when_the_time_budget_is_spent_go_back_to_the_ticker(
+    responder, customers, sev1, http_receiver, monkeypatch, run_tasks
+):
+    from comms import status_updates
+
+    add_subscriber(customers, Subscriber.Kind.WEBHOOK, f"{http_receiver.url}/hook")
+    update = status_updates.post(sev1, phase="identified", message="Found it.", by=responder)
+    monkeypatch.setattr(stakeholders, "TASK_BUDGET", -1)
+    stakeholders.fan_out(update.pk)  # its batch task runs at once, and finds no time left
+    ids = list(update.deliveries.values_list("pk", flat=True))
+
+    assert stakeholders.send_many(ids) == 0
+    assert http_receiver.requests == []
+    delivery = Delivery.objects.get(pk=ids[0])
+    assert delivery.status == Delivery.Status.PENDING and delivery.enqueued_at is None
+
+    monkeypatch.setattr(stakeholders, "TASK_BUDGET", 40)
+    with run_tasks():
+        cadence.tick()
+    assert len(http_receiver.requests) == 1
