@@ -179,3 +179,26 @@ def test_stakeholder_changelists_have_constant_queries(
         assert response.status_code == 200, name
     with django_assert_max_num_queries(12):
         assert client.get(reverse("admin:incidents_incidentrole_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_role_and_update_lists_have_constant_queries(api_for, responder, sev1, count, django_assert_max_num_queries):
+    from incidents import roles
+    from tests.factories import UserFactory
+
+    for n in range(count):
+        status_updates.post(sev1, phase="investigating", message=f"Update {n}", by=responder)
+        roles.assign(sev1, role=("commander", "communications", "scribe")[n % 3], user=UserFactory(), by=responder)
+    client = api_for(responder)
+    with django_assert_max_num_queries(8):
+        assert len(client.get(f"/api/v1/incidents/{sev1.pk}/status-updates/").json()["results"]) == count
+    with django_assert_max_num_queries(8):
+        assert len(client.get(roles_url(sev1)).json()) == min(count, 3)
+
+
+def test_stakeholders_read_the_incident_page_without_the_forms(client, stakeholder, sev1):
+    status_updates.post(sev1, phase="investigating", message="Looking into it.")
+    client.force_login(stakeholder)
+    html = client.get(change_url(sev1)).content.decode()
+    assert "Looking into it." in html
+    assert 'id="status-update-form"' not in html and 'id="role-form"' not in html
