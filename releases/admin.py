@@ -84,7 +84,8 @@ class ReleaseWindowAdmin(admin.ModelAdmin):
         upcoming = window_math.next_occurrences(obj, timezone.now(), count=1)
         if not upcoming:
             return "—"
-        return window_math.describe_occurrence(upcoming[0], obj.zone)
+        soon = upcoming[0].start - timezone.now() < timedelta(days=6)
+        return window_math.describe_occurrence(upcoming[0], obj.zone, dated=not soon)
 
     @admin.display(description=_("services"))
     def scope(self, obj):
@@ -110,7 +111,10 @@ class ReleaseWindowAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<li>{} <small>({})</small></li>",
-                ((window_math.describe_occurrence(o, tz), _("%(hours)s h") % {"hours": _hours(o)}) for o in upcoming),
+                (
+                    (window_math.describe_occurrence(o, tz, dated=True), _("%(hours)s h") % {"hours": _hours(o)})
+                    for o in upcoming
+                ),
             ),
         )
 

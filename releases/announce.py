@@ -56,7 +56,7 @@ def _scope(window):
 
 def compose(window, occurrence, kind):
     tz = window.zone
-    span = window_math.describe_occurrence(occurrence, tz)
+    span = window_math.describe_occurrence(occurrence, tz, dated=True)
     if kind == FreezeAnnouncement.Kind.BEGIN:
         subject = _("Freeze begins: %(name)s") % {"name": window.name}
         body = _("%(name)s is in force (%(span)s). No deploys to %(scope)s until it ends.") % {

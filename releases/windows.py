@@ -270,12 +270,11 @@ def describe_rule(window):
     return ""
 
 
-def describe_occurrence(occurrence, tz):
-    """'Fri 12:00 → Mon 08:00, Europe/Zurich' (dates added when more than a week apart)."""
+def describe_occurrence(occurrence, tz, *, dated=False):
+    """'Fri 12:00 → Mon 08:00, Europe/Zurich', with dates when asked or when it lasts six days or more."""
     start = local_wall(occurrence.start, tz)
     end = local_wall(occurrence.end, tz)
-    long = end - start >= timedelta(days=6)
-    fmt = "%a %d %b %H:%M" if long else "%a %H:%M"
+    fmt = "%a %d %b %H:%M" if dated or end - start >= timedelta(days=6) else "%a %H:%M"
     return f"{start.strftime(fmt)} → {end.strftime(fmt)}, {tz.key}"
 
 

@@ -35,6 +35,13 @@ def test_window_changelist_shows_the_next_occurrence_in_words(admin_client, serv
     assert reverse("admin:releases_releasewindow_week") in html
 
 
+def test_window_changelist_dates_an_occurrence_more_than_a_week_away(admin_client):
+    ReleaseWindowFactory(name="Holidays", start_cron="", end_cron="", holiday_country="CH", holiday_subdivision="ZH")
+    with time_machine.travel(THURSDAY, tick=False):
+        html = admin_client.get(reverse("admin:releases_releasewindow_changelist")).content.decode()
+    assert "Fri 25 Dec 00:00 → Sun 27 Dec 00:00, Europe/Zurich" in html
+
+
 def test_window_changelist_active_filter(admin_client):
     ReleaseWindowFactory(name="Weekend freeze")
     ReleaseWindowFactory(name="Evening freeze", start_cron="0 16 * * 1-4", end_cron="0 8 * * 2-5")
@@ -65,8 +72,8 @@ def test_change_form_previews_the_next_ten_occurrences_and_the_rule(admin_client
     preview = re.search(r'<ol class="release-preview">(.*?)</ol>', html, re.S).group(1)
     items = re.findall(r"<li>(.*?) <small>", preview)
     assert len(items) == 10
-    assert items[0] == "Thu 16:00 → Fri 08:00, Europe/Zurich"
-    assert items[1] == "Mon 16:00 → Tue 08:00, Europe/Zurich"
+    assert items[0] == "Thu 26 Nov 16:00 → Fri 27 Nov 08:00, Europe/Zurich"
+    assert items[1] == "Mon 30 Nov 16:00 → Tue 01 Dec 08:00, Europe/Zurich"
     assert "Monday through Thursday" in html
 
 

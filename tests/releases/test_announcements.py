@@ -35,7 +35,7 @@ def test_freeze_beginning_is_announced_by_email_and_apprise_once(recipients, ser
     assert sorted(m["to"][0] for m in smtp.messages) == ["cto@example.com", "ops@example.com"]
     message = smtp.messages[0]["data"]
     assert "Subject: Freeze begins: Weekend freeze" in message
-    assert "(Fri 12:00 → Mon 08:00, Europe/Zurich). No deploys to Website until it ends." in message
+    assert "(Fri 27 Nov 12:00 → Mon 30 Nov 08:00, Europe/Zurich). No deploys to Website until it ends." in message
     assert len(receiver.requests) == 1
     posted = json.loads(receiver.requests[0]["body"])
     assert receiver.requests[0]["path"] == "/freezes"
