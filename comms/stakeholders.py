@@ -296,7 +296,7 @@ def _send_chunk(delivery_ids, *, now, cache):
     )
     if not claimed:
         return 0
-    rows = Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING).select_related(
+    rows = Delivery.objects.filter(pk__in=delivery_ids, claim=token, status=Delivery.Status.SENDING).select_related(
         "incident",
         "incident__service",
         "update",
