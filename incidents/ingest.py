@@ -156,15 +156,23 @@ def process_event_v2(integration, data):
             alert.summary = event["summary"][:1024]
             alert.source = event["source"][:1024]
             alert.severity = event["severity"]
-            incident, created = lifecycle.open_or_join(
-                service=service,
-                dedup_key=dedup_key,
-                title=event["summary"],
-                severity=SEVERITY_MAP[event["severity"]],
-                actor_name=integration.name,
-                data={"source": event["source"], "severity": event["severity"]},
-            )
-            lifecycle.record_alert_joined(incident, at=alert.received_at)
+            # Most triggers join an open incident: one UPDATE does it.
+            incident = lifecycle.join_open(service, dedup_key, at=alert.received_at)
+            created = False
+            if incident is None:
+                incident, created = lifecycle.open_or_join(
+                    service=service,
+                    dedup_key=dedup_key,
+                    title=event["summary"],
+                    severity=SEVERITY_MAP[event["severity"]],
+                    actor_name=integration.name,
+                    data={"source": event["source"], "severity": event["severity"]},
+                    alert_count=1,
+                    look_first=False,
+                    at=alert.received_at,
+                )
+                if not created:
+                    lifecycle.record_alert_joined(incident, at=alert.received_at)
             outcome = Outcome(dedup_key=dedup_key, incident=incident, created=created)
         else:
             incident = _open_incident(service, dedup_key)

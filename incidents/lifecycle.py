@@ -7,7 +7,7 @@ transaction and schedules follow-up work only after commit.
 import logging
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,16 +65,32 @@ def _after_trigger(incident):
     enqueue("incidents.tasks.incident_triggered", incident.pk)
 
 
-def open_or_join(*, service, dedup_key, title, severity, description="", actor_name="", data=None, at=None, _retries=3):
+def open_or_join(
+    *,
+    service,
+    dedup_key,
+    title,
+    severity,
+    description="",
+    actor_name="",
+    data=None,
+    at=None,
+    alert_count=0,
+    look_first=True,
+    _retries=3,
+):
     """Return `(incident, created)`: the open incident with this key, or a new one.
 
     Safe under concurrency: a concurrent creator makes the insert fail on the
     one-open-incident constraint, and the caller then joins that incident.
+    A new incident starts with `alert_count` alerts. `look_first=False` skips
+    the lookup when the caller has just found no open incident.
     Must run inside a transaction; the incident row is locked until it ends.
     """
-    incident = lock_open(service, dedup_key)
-    if incident is not None:
-        return incident, False
+    if look_first:
+        incident = lock_open(service, dedup_key)
+        if incident is not None:
+            return incident, False
     now = at or timezone.now()
     try:
         with transaction.atomic():
@@ -86,6 +102,8 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
                 description=description,
                 severity=severity,
                 created_at=now,
+                alert_count=alert_count,
+                last_alert_at=now if alert_count else None,
             )
             _write(
                 incident,
@@ -111,6 +129,7 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
                 actor_name=actor_name,
                 data=data,
                 at=at,
+                alert_count=alert_count,
                 _retries=_retries - 1,
             )
         return incident, False
@@ -123,6 +142,36 @@ def open_or_join(*, service, dedup_key, title, severity, description="", actor_n
     )
     transaction.on_commit(lambda: _after_trigger(incident))
     return incident, True
+
+
+def join_open(service, dedup_key, *, at, count=1):
+    """Count `count` alerts into the service's open incident with this key, if any, in one statement.
+
+    The UPDATE takes the row lock that a concurrent resolve would need, so the
+    alert joins an incident that is still open. Returns a partial Incident
+    (id, number, status, counts) or None. Must run inside a transaction.
+    """
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET alert_count = alert_count + %s, last_alert_at = %s "  # noqa: S608 (no user input)
+            "WHERE service_id = %s AND dedup_key = %s AND status <> %s "
+            "RETURNING id, number, status, alert_count",
+            [count, connection.ops.adapt_datetimefield_value(at), service.pk, dedup_key, Status.RESOLVED],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, number, status, alert_count = row
+    return Incident(
+        pk=pk,
+        number=number,
+        status=status,
+        alert_count=alert_count,
+        last_alert_at=at,
+        service=service,
+        dedup_key=dedup_key,
+    )
 
 
 def record_alert_joined(incident, *, at=None, count=1):

@@ -131,8 +131,12 @@ def test_worker_killed_mid_escalation_then_restarted_sends_every_due_page_once(
 ):
     worker = workers.start()
     incident = trigger(live_server, chain["integration"], "db")
-    wait_for(lambda: http_receiver.requests, timeout=15, message="the first page")
-    workers.kill(worker)  # kill -9 the whole group
+    wait_for(
+        lambda: Notification.objects.filter(incident=incident, status="sent").exists(),
+        timeout=15,
+        message="the first page, sent and recorded",
+    )
+    workers.kill(worker)  # kill -9 the whole group, between two steps
     make_step_due(incident)  # step 2 falls due while no worker runs
     time.sleep(1.5)
     assert smtp_server.messages == []
