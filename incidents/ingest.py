@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents import lifecycle
@@ -144,6 +144,11 @@ def process_event_v2(integration, data):
     action = event["action"]
     dedup_key = event["dedup_key"] or uuid.uuid4().hex
     service = integration.service
+    if action == "trigger" and connection.vendor == "postgresql":
+        outcome = _join_in_one_statement(integration, event, dedup_key, _stored_payload(data))
+        if outcome is not None:
+            _log_accepted(integration, action, outcome)
+            return outcome
     with transaction.atomic():
         alert = Alert(
             integration=integration,
@@ -184,15 +189,65 @@ def process_event_v2(integration, data):
             outcome = Outcome(dedup_key=dedup_key, incident=incident)
         alert.incident = outcome.incident
         alert.save()
+    _log_accepted(integration, action, outcome)
+    return outcome
+
+
+def _log_accepted(integration, action, outcome):
     logger.info(
         "event accepted integration=%s action=%s dedup_key=%s incident=%s created=%s",
         integration.pk,
         action,
-        dedup_key,
+        outcome.dedup_key,
         outcome.incident.number if outcome.incident else None,
         outcome.created,
     )
-    return outcome
+
+
+JOIN_AND_RECORD = """
+WITH joined AS (
+    UPDATE {incident} SET alert_count = alert_count + 1, last_alert_at = %(at)s
+    WHERE service_id = %(service)s AND dedup_key = %(dedup_key)s AND status <> 'resolved'
+    RETURNING id, number, status
+), recorded AS (
+    INSERT INTO {alert} (integration_id, incident_id, dedup_key, action, summary, severity, source,
+                         fingerprint, status, payload, received_at)
+    SELECT %(integration)s, id, %(dedup_key)s, 'trigger', %(summary)s, %(severity)s, %(source)s,
+           '', '', %(payload)s::jsonb, %(at)s
+    FROM joined
+    RETURNING incident_id
+)
+SELECT joined.id, joined.number, joined.status FROM joined JOIN recorded ON recorded.incident_id = joined.id
+"""
+
+
+def _join_in_one_statement(integration, event, dedup_key, payload):
+    """PostgreSQL: join the open incident and keep the alert in one atomic statement.
+
+    Most triggers of an alert storm join an open incident; this makes each of
+    them one round trip. Returns None when there is no open incident to join.
+    """
+    sql = JOIN_AND_RECORD.format(
+        incident=connection.ops.quote_name(Incident._meta.db_table),
+        alert=connection.ops.quote_name(Alert._meta.db_table),
+    )
+    params = {
+        "at": timezone.now(),
+        "service": integration.service_id,
+        "dedup_key": dedup_key,
+        "integration": integration.pk,
+        "summary": event["summary"][:1024],
+        "severity": event["severity"],
+        "source": event["source"][:1024],
+        "payload": json.dumps(payload),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    incident = Incident(pk=row[0], number=row[1], status=row[2], service=integration.service, dedup_key=dedup_key)
+    return Outcome(dedup_key=dedup_key, incident=incident)
 
 
 def _open_incident(service, dedup_key):

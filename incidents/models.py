@@ -1,4 +1,5 @@
 import secrets
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -58,6 +59,14 @@ class Service(models.Model):
         return self.name
 
 
+INTEGRATION_CACHE_SECONDS = 5
+_INTEGRATIONS = {}
+
+
+def forget_integrations():
+    _INTEGRATIONS.clear()
+
+
 class Integration(models.Model):
     class Kind(models.TextChoices):
         EVENTS_V2 = "events_v2", _("Events API v2 (PagerDuty-compatible)")
@@ -92,6 +101,33 @@ class Integration(models.Model):
     def regenerate_key(self):
         self.key = generate_integration_key()
         self.save(update_fields=["key"])
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        forget_integrations()
+
+    def delete(self, *args, **kwargs):
+        forget_integrations()
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def by_key(cls, key):
+        """The integration with this key (and its service), or None.
+
+        Kept for a few seconds per process: alerts come in bursts and every one
+        of them names its key. A change made in this process is seen at once,
+        one made elsewhere within INTEGRATION_CACHE_SECONDS.
+        """
+        now = time.monotonic()
+        cached = _INTEGRATIONS.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        integration = cls.objects.select_related("service").filter(key=key).order_by()[:1]
+        integration = next(iter(integration), None)
+        if len(_INTEGRATIONS) > 10_000:
+            _INTEGRATIONS.clear()
+        _INTEGRATIONS[key] = (integration, now + INTEGRATION_CACHE_SECONDS)
+        return integration
 
     @property
     def events_url(self):
