@@ -43,9 +43,14 @@ def _write(incident, kind, message, *, by=None, actor_name="", data=None, at=Non
 
 def _next_number():
     """The next incident number; the counter row stays locked until commit."""
-    if not IncidentCounter.objects.filter(pk=1).update(value=F("value") + 1):
+    table = connection.ops.quote_name(IncidentCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE id = 1 RETURNING value")  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
         IncidentCounter.objects.create(pk=1, value=1)
-    return IncidentCounter.objects.values_list("value", flat=True).get(pk=1)
+        return 1
+    return row[0]
 
 
 def lock_open(service, dedup_key):
