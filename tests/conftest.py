@@ -130,6 +130,9 @@ class Receiver:
 
         self.requests = []
         self.status = status
+        # What the receiver answers: Twilio's API answers JSON, Slack's webhooks "ok".
+        self.body = b'{"sid": "SM123", "status": "queued"}'
+        self.content_type = "application/json"
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -137,9 +140,9 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                payload = b'{"sid": "SM123", "status": "queued"}'
+                payload = receiver.body
                 self.send_response(receiver.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", receiver.content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

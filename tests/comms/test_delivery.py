@@ -88,3 +88,17 @@ def test_missing_provider_credentials_are_a_clear_failure(settings):
     result = deliver(method("sms", "+41791234567"), MESSAGE)
     assert not result.ok
     assert "Twilio is not configured" in result.error
+
+
+def test_slack_incoming_webhook_gets_the_message(http_receiver, monkeypatch):
+    from apprise.plugins.slack import NotifySlack
+
+    monkeypatch.setattr(NotifySlack, "webhook_url", http_receiver.url + "/services")
+    http_receiver.body, http_receiver.content_type = b"ok", "text/plain"
+    hook = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+    result = deliver(method("slack", hook), MESSAGE)
+    assert result.ok, result.error
+    [request] = http_receiver.requests
+    assert request["path"] == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+    body = json.loads(request["body"])
+    assert "Website is down" in json.dumps(body)
