@@ -1,10 +1,22 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from comms.models import ContactMethod, NotificationRule, Profile
+from comms.models import (
+    ContactMethod,
+    Delivery,
+    MessageTemplate,
+    NotificationRule,
+    Profile,
+    StakeholderGroup,
+    StatusUpdate,
+    Subscriber,
+)
 from comms.notify import send_test_notification
+from project.admin import ReadOnlyAdmin
 
 
 def _report(modeladmin, request, methods):
@@ -101,11 +113,6 @@ class UserAdmin(BaseUserAdmin):
 
 
 # --- stakeholder communications -------------------------------------------------------
-
-from django.utils import timezone  # noqa: E402
-from django.utils.html import format_html, format_html_join  # noqa: E402
-
-from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusUpdate, Subscriber  # noqa: E402
 
 
 class SubscriberInline(admin.TabularInline):
@@ -225,19 +232,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         return obj.body[:120]
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StatusUpdate)
-class StatusUpdateAdmin(_ReadOnly):
+class StatusUpdateAdmin(ReadOnlyAdmin):
     list_display = ["posted_at", "incident", "kind", "phase", "public", "author", "next_update_at", "delivery_count"]
     list_filter = ["phase", "kind", "public"]
     list_select_related = ["incident", "author"]
@@ -256,7 +252,7 @@ class StatusUpdateAdmin(_ReadOnly):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(_ReadOnly):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "purpose",

@@ -27,6 +27,7 @@ from incidents.models import (
     Status,
     TimelineEntry,
 )
+from project.admin import ReadOnlyAdmin
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
 STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
@@ -338,19 +339,6 @@ class IncidentAdmin(admin.ModelAdmin):
                 **incident_panel.context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only records: visible, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)

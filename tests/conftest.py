@@ -113,6 +113,47 @@ def am_integration(service):
     return IntegrationFactory(service=service, name="Alertmanager", kind=Integration.Kind.ALERTMANAGER)
 
 
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_url(live_server):
+    """The live server's base URL on 127.0.0.1 (outside programs may resolve localhost to ::1)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(live_server.url)
+    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}"))
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Debian's Chromium, driven by Playwright's sync API (no browser download)."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    binary = require_binary("chromium")
+    # Playwright's sync API runs an event loop in this thread; the test still
+    # reads the database synchronously between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            # While Playwright's loop runs, Django keys database connections to
+            # its context, not the thread: close the ones the test opened there.
+            connections.close_all()
+            browser.close()
+
+
 def free_port():
     import socket
 

@@ -17,7 +17,7 @@ from tests.conftest import subprocess_env
 from tests.factories import IntegrationFactory, ServiceFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.external, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.external, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -1,49 +1,18 @@
 """A visitor reads the status page with a real browser (Debian's Chromium), on a phone-sized screen too."""
 
 import datetime as dt
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.utils import timezone
 
 from comms import status_updates
 from comms.models import Subscriber
-from tests.conftest import require_binary
 from tests.factories import IncidentFactory, ServiceFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def live_url(live_server):
-    parts = urlsplit(live_server.url)
-    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}"))
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    chromium = require_binary("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def test_visitor_reads_the_status_page_and_subscribes(browser, live_url):
+def test_visitor_reads_the_status_page_and_subscribes(chromium, live_url):
     website = ServiceFactory(name="Website", slug="website")
     ServiceFactory(name="Billing", slug="billing")
     incident = IncidentFactory(service=website, severity="SEV1", title="Checkout answers 502")
@@ -55,7 +24,7 @@ def test_visitor_reads_the_status_page_and_subscribes(browser, live_url):
         eta=timezone.now() + dt.timedelta(hours=1),
     )
 
-    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    context = chromium.new_context(locale="en-GB", java_script_enabled=False)
     page = context.new_page()
     page.goto(live_url + "/status/")
 
@@ -84,11 +53,11 @@ def test_visitor_reads_the_status_page_and_subscribes(browser, live_url):
     context.close()
 
 
-def test_status_page_fits_a_phone_and_speaks_french(browser, live_url):
+def test_status_page_fits_a_phone_and_speaks_french(chromium, live_url):
     for n in range(8):
         ServiceFactory(name=f"Service with a rather long name number {n}", slug=f"s{n}")
 
-    context = browser.new_context(
+    context = chromium.new_context(
         locale="fr-CH", viewport={"width": 360, "height": 740}, is_mobile=True, java_script_enabled=False
     )
     page = context.new_page()

@@ -1,21 +1,13 @@
 """Fixtures for the tests that drive real outside programs against a live Piquet."""
 
 import json
-import socket
 import subprocess
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-from tests.conftest import require_binary
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port, require_binary
 
 
 def wait_until(predicate, *, timeout, interval=0.2, message="condition"):
@@ -28,29 +20,6 @@ def wait_until(predicate, *, timeout, interval=0.2, message="condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {message}", pytrace=False)
         time.sleep(interval)
-
-
-@pytest.fixture
-def live_url(live_server):
-    """The live server's base URL on 127.0.0.1 (outside programs may resolve localhost to ::1)."""
-    parts = urlsplit(live_server.url)
-    return urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}"))
-
-
-@pytest.fixture
-def role_groups(db):
-    """The role groups, as the data migration made them.
-
-    A transactional test flushes every table at its end, the groups of the data
-    migration with them; the next live-server test needs them back.
-    """
-    from django.contrib.auth.models import Group
-
-    from project.roles import ROLE_NAMES, sync_role_permissions
-
-    for name in ROLE_NAMES:
-        Group.objects.get_or_create(name=name)
-    sync_role_permissions()
 
 
 class Alertmanager:

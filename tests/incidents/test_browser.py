@@ -1,49 +1,22 @@
 """A responder works an incident in the admin with a real browser (Debian's Chromium)."""
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from incidents.models import Status
-from tests.conftest import require_binary
 from tests.factories import IncidentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
-def page(monkeypatch):
-    chromium = require_binary("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the test still
-    # reads the database synchronously between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(locale="en-GB")
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            # While Playwright's loop runs, Django keys database connections to
-            # its context, not the thread: close the ones the test opened there.
-            connections.close_all()
-            browser.close()
+def page(chromium):
+    context = chromium.new_context(locale="en-GB")
+    context.set_default_timeout(15_000)
+    return context.new_page()
 
 
-def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline(
-    role_groups, responder, page, live_url, service
-):
+def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline(responder, page, live_url, service):
     incident = IncidentFactory(service=service, title="Checkout answers 502", dedup_key="checkout-502")
 
     page.goto(live_url + reverse("admin:login"))
