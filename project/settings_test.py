@@ -4,9 +4,6 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "piquet-test-key")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
-# Each test process gets its own task queue, so parallel runs sharing one Redis
-# never run each other's tasks.
-os.environ.setdefault("Q_CLUSTER_NAME", f"piquet-test-{os.getpid()}")
 
 from project.settings import *  # noqa: F403
 
@@ -21,3 +18,8 @@ STORAGES = {
 # another process started by a test sees the same data.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-piquet-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Each test process (each xdist worker too) gets its own task queue, so parallel
+# runs sharing one Redis never run each other's tasks. Not through the
+# environment: xdist workers would inherit their parent's name.
+Q_CLUSTER = {**Q_CLUSTER, "name": f"piquet-test-{os.getpid()}"}  # noqa: F405
