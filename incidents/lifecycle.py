@@ -113,7 +113,7 @@ def open_or_join(
             _write(
                 incident,
                 TimelineEntry.Kind.TRIGGERED,
-                _("Triggered by %(actor)s: %(title)s") % {"actor": actor_name or "Piquet", "title": incident.title},
+                _("Triggered: %(title)s") % {"title": incident.title},
                 actor_name=actor_name,
                 data=data,
                 at=now,
