@@ -1,6 +1,7 @@
 """The call chain, step by step, with time frozen and moved by hand."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -270,3 +271,33 @@ def test_a_message_whose_worker_died_mid_send_is_sent_again_later(client, integr
         clock.move_to(T0 + dt.timedelta(seconds=121))
         tick(run_tasks)
         assert Notification.objects.get(pk=notification.pk).status == "sent"
+
+
+def test_a_schedule_target_is_resolved_when_its_step_fires_across_new_york_spring_forward(
+    client, integration, service, run_tasks
+):
+    new_york = ZoneInfo("America/New_York")
+    saturday, sunday = (
+        UserFactory(username="sat", email="sat@example.com"),
+        UserFactory(username="sun", email="sun@example.com"),
+    )
+    schedule = Schedule.objects.create(name="US", time_zone="America/New_York")
+    layer = Layer.objects.create(
+        schedule=schedule,
+        name="Daily",
+        rotation_start=dt.datetime(2026, 3, 7, 9, 0, tzinfo=new_york),
+        shift_unit="days",
+    )
+    layer.set_participants([saturday, sunday])
+    policy = EscalationPolicy.objects.create(name="US")
+    EscalationStep.objects.create(policy=policy, position=0, escalate_after_minutes=5).schedules.add(schedule)
+    EscalationStep.objects.create(policy=policy, position=1, escalate_after_minutes=5).schedules.add(schedule)
+    service.escalation_policy = policy
+    service.save()
+    # Sunday 8 March 2026, 08:58 EDT: the clocks sprang forward at 02:00, Saturday's shift ends at 09:00 EDT.
+    start = dt.datetime(2026, 3, 8, 8, 58, tzinfo=new_york)
+    with time_machine.travel(start, tick=False) as clock:
+        incident = trigger(client, integration, run_tasks)
+        clock.move_to(start + dt.timedelta(minutes=5))
+        tick(run_tasks)
+    assert paged(incident) == [(0, 0, "sat"), (0, 1, "sun")]
