@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from comms import stakeholders
 from comms.models import Delivery, Phase, StatusUpdate, UpdateCadence
+from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -196,9 +197,7 @@ def follow_severity_changes(now):
 
 
 def _enqueue_first_notice(incident_id):
-    from django_q.tasks import async_task
-
-    async_task("comms.tasks.incident_triggered", incident_id)
+    enqueue("comms.tasks.incident_triggered", incident_id)
 
 
 def tick(now=None):

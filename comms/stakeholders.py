@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from comms.models import ContactMethod, Delivery, NotificationRule, StakeholderGroup, StatusUpdate, Subscriber
 from comms.notify import person_language
+from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ RETRY_BACKOFF = (10, 30)
 REENQUEUE_AFTER = timedelta(seconds=60)
 STALE_SENDING_AFTER = timedelta(seconds=120)  # longer than a task may live (60 s): its sender is dead
 MEMBER_KINDS_EXCLUDED = (ContactMethod.Kind.VOICE,)
-
-
-def _enqueue(task, *args):
-    from django_q.tasks import async_task
-
-    async_task(task, *args)
 
 
 def display_name(user):
@@ -225,7 +220,7 @@ def hand_out(queryset, *, now=None):
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         Delivery.objects.filter(pk__in=chunk).update(enqueued_at=now)
-        _enqueue("comms.tasks.send_deliveries", chunk)
+        enqueue("comms.tasks.send_deliveries", chunk)
         handed += len(chunk)
     return handed
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from comms import cadence
 from comms.models import Phase, StatusUpdate
+from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,7 @@ class UpdateError(ValueError):
 
 
 def _enqueue_fan_out(update_id):
-    from django_q.tasks import async_task
-
-    async_task("comms.tasks.fan_out", update_id, task_name=f"comms.fan_out:{update_id}")
+    enqueue("comms.tasks.fan_out", update_id, task_name=f"comms.fan_out:{update_id}")
 
 
 def _validate(*, phase, message, next_update_at, eta, now):

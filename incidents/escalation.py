@@ -35,10 +35,6 @@ STALE_SENDING_AFTER = timedelta(seconds=120)  # a send whose worker died is retr
 TICK_BATCH = 500
 
 
-def _enqueue(task, *args):
-    enqueue(task, *args)
-
-
 def _timeline(incident, kind, message, data=None):
     TimelineEntry.objects.create(incident=incident, kind=kind, message=message, actor_name="Piquet", data=data or {})
 
@@ -313,7 +309,7 @@ def _create_notification(*, incident, page, purpose, user, method, delay, due, n
 
 def _enqueue_on_commit(notification_ids):
     for notification_id in notification_ids:
-        transaction.on_commit(lambda pk=notification_id: _enqueue("incidents.tasks.send_notification", pk))
+        transaction.on_commit(lambda pk=notification_id: enqueue("incidents.tasks.send_notification", pk))
 
 
 # --- sending ----------------------------------------------------------------------
@@ -398,7 +394,7 @@ def tick(now=None):
     due = Escalation.objects.filter(not_handed, state=Escalation.State.RUNNING, next_at__lte=now)
     for pk in list(due.values_list("pk", flat=True)[:TICK_BATCH]):
         if due.filter(pk=pk).update(enqueued_at=now) == 1:
-            _enqueue("incidents.tasks.advance_escalation", pk)
+            enqueue("incidents.tasks.advance_escalation", pk)
             handed += 1
     # A message whose worker died mid-send goes back to pending: better twice than never.
     Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER).update(
@@ -407,6 +403,6 @@ def tick(now=None):
     pending = Notification.objects.filter(not_handed, status=Notification.Status.PENDING, due_at__lte=now)
     for pk in list(pending.values_list("pk", flat=True)[:TICK_BATCH]):
         if pending.filter(pk=pk).update(enqueued_at=now) == 1:
-            _enqueue("incidents.tasks.send_notification", pk)
+            enqueue("incidents.tasks.send_notification", pk)
             handed += 1
     return handed

@@ -180,7 +180,7 @@ def process_event_v2(integration, data):
                     lifecycle.record_alert_joined(incident, at=alert.received_at)
             outcome = Outcome(dedup_key=dedup_key, incident=incident, created=created)
         else:
-            incident = _open_incident(service, dedup_key)
+            incident = lifecycle.lock_open(service, dedup_key)
             if incident is not None:
                 if action == "acknowledge" and incident.status == Status.TRIGGERED:
                     incident = lifecycle.acknowledge(incident, actor_name=integration.name)
@@ -248,10 +248,6 @@ def _join_in_one_statement(integration, event, dedup_key, payload):
         return None
     incident = Incident(pk=row[0], number=row[1], status=row[2], service=integration.service, dedup_key=dedup_key)
     return Outcome(dedup_key=dedup_key, incident=incident)
-
-
-def _open_incident(service, dedup_key):
-    return lifecycle.lock_open(service, dedup_key)
 
 
 # --- Prometheus Alertmanager webhook ------------------------------------------
@@ -338,7 +334,7 @@ def process_alertmanager(integration, data):
     annotations = data.get("commonAnnotations") or {}
     now = timezone.now()
     with transaction.atomic():
-        incident = _open_incident(service, dedup_key)
+        incident = lifecycle.lock_open(service, dedup_key)
         created = False
         if incident is None and firing:
             incident, created = lifecycle.open_or_join(

@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from project.queue import enqueue
 from releases import gate
 from releases.models import Deployment
 
@@ -12,9 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def _flag_later(deployment):
-    from django_q.tasks import async_task
-
-    async_task(
+    enqueue(
         "releases.tasks.notify_flagged_deployment",
         deployment.pk,
         task_name=f"releases.notify_flagged_deployment:{deployment.pk}",
