@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import quote
 
 import apprise
@@ -25,6 +26,20 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Piquet-Signature"
+
+# Retry policy of every message row (pages and stakeholder deliveries alike).
+MAX_ATTEMPTS = 3
+RETRY_BACKOFF = (10, 30)  # seconds before the 2nd and 3rd attempts
+# A message claimed this long ago and still "sending" lost its worker (django-q2
+# kills a task after 60 s): it is sent again; better twice than never.
+STALE_SENDING_AFTER = timedelta(seconds=120)
+
+
+def retry_delay(attempts):
+    """Seconds to wait after `attempts` failed attempts, or None when they are used up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
 
 
 @dataclass

@@ -16,6 +16,16 @@ def generate_secret():
     return secrets.token_hex(32)
 
 
+class DeliveryStatus(models.TextChoices):
+    """Where a message row stands: the same steps for pages and stakeholder messages."""
+
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
 class ContactMethod(models.Model):
     """One way to reach a person: an e-mail address, a phone number, a URL …"""
 
@@ -409,12 +419,7 @@ class Delivery(models.Model):
         FINAL_PROMPT = "final_prompt", _("Final update prompt")
         CONFIRM = "confirm", _("Subscription confirmation")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
+    Status = DeliveryStatus
 
     key = models.CharField(_("message key"), max_length=100, help_text=_("Which message, e.g. 'update:12'."))
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)

@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from comms.delivery import STALE_SENDING_AFTER, retry_delay
 from comms.models import ContactMethod, Delivery, NotificationRule, StakeholderGroup, StatusUpdate, Subscriber
 from comms.notify import person_language
 from project.queue import enqueue
@@ -28,10 +29,7 @@ BATCH = 250  # deliveries per task
 CLAIM_CHUNK = 100  # deliveries claimed at once inside a task
 TASK_BUDGET = 40  # seconds a task starts new chunks for (django-q2 kills a task after 60)
 FLUSH_EVERY = 1.0  # seconds between writes of the results
-MAX_ATTEMPTS = 3
-RETRY_BACKOFF = (10, 30)
 REENQUEUE_AFTER = timedelta(seconds=60)
-STALE_SENDING_AFTER = timedelta(seconds=120)  # longer than a task may live (60 s): its sender is dead
 MEMBER_KINDS_EXCLUDED = (ContactMethod.Kind.VOICE,)
 
 
@@ -329,8 +327,7 @@ def _record(delivery, result):
     if result.ok:
         rows.update(status=Delivery.Status.SENT, sent_at=timezone.now(), response=result.response[:2000], error="")
         return 1
-    if delivery.attempts < MAX_ATTEMPTS:
-        delay = RETRY_BACKOFF[min(delivery.attempts, len(RETRY_BACKOFF)) - 1]
+    if (delay := retry_delay(delivery.attempts)) is not None:
         rows.update(
             status=Delivery.Status.PENDING,
             due_at=timezone.now() + timedelta(seconds=delay),

@@ -23,15 +23,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from comms.delivery import STALE_SENDING_AFTER, retry_delay
 from incidents.models import Escalation, Incident, Notification, Page, Status, TimelineEntry
 from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-RETRY_BACKOFF = (10, 30)  # seconds before the 2nd and 3rd attempts
 REENQUEUE_AFTER = timedelta(seconds=30)  # a handed-out task that has not run by then is handed out again
-STALE_SENDING_AFTER = timedelta(seconds=120)  # a send whose worker died is retried after this
 TICK_BATCH = 500
 
 
@@ -351,8 +349,7 @@ def send(notification_id, *, now=None):
                 % {"purpose": notification.get_purpose_display(), "name": who, "method": method},
                 {"notification": notification.pk, "attempt": notification.attempts},
             )
-        elif notification.attempts < MAX_ATTEMPTS:
-            delay = RETRY_BACKOFF[min(notification.attempts, len(RETRY_BACKOFF)) - 1]
+        elif (delay := retry_delay(notification.attempts)) is not None:
             Notification.objects.filter(pk=notification_id).update(
                 status=Notification.Status.PENDING,
                 due_at=timezone.now() + timedelta(seconds=delay),

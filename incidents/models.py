@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from comms.models import DeliveryStatus
+
 KEY_LENGTH = 32
 
 
@@ -400,12 +402,7 @@ class Notification(models.Model):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged notice")
         RESOLVED = "resolved", _("Resolved notice")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        CANCELLED = "cancelled", _("Cancelled")
+    Status = DeliveryStatus
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("incident")
