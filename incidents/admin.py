@@ -264,21 +264,19 @@ class IncidentAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
-    def _incident_for_post(self, request, pk, permission="change"):
+    def _incident_for_post(self, request, pk, permission):
+        """The incident a button posts to, or a refusal (wrong method); PermissionDenied without `permission`."""
         if request.method != "POST":
             return None, HttpResponseNotAllowed(["POST"])
-        incident = get_object_or_404(Incident, pk=pk)
-        if not request.user.has_perm(
-            f"incidents.{permission}_{'incident' if permission == 'change' else 'timelineentry'}"
-        ):
+        if not request.user.has_perm(permission):
             raise PermissionDenied
-        return incident, None
+        return get_object_or_404(Incident, pk=pk), None
 
     def _back(self, incident):
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
     def _transition_view(self, request, pk, change, done_message):
-        incident, refusal = self._incident_for_post(request, pk)
+        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
         if refusal:
             return refusal
         try:
@@ -300,7 +298,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return self._transition_view(request, pk, lifecycle.escalate, _("Incident #%(number)s escalated."))
 
     def note_view(self, request, pk):
-        incident, refusal = self._incident_for_post(request, pk, permission="add")
+        incident, refusal = self._incident_for_post(request, pk, "incidents.add_timelineentry")
         if refusal:
             return refusal
         form = NoteForm(request.POST)
