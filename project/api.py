@@ -38,6 +38,16 @@ class RolePermissions(permissions.DjangoModelPermissions):
         return super().has_permission(request, view)
 
 
+MAX_ID = 2**63 - 1  # the largest primary key the databases store
+
+
+def as_id(value):
+    """`value` as a primary key if it is one (digits, in range), else None."""
+    if isinstance(value, str) and value.isdigit() and int(value) <= MAX_ID:
+        return int(value)
+    return None
+
+
 class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"

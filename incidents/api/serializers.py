@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
+from project.api import as_id
 from project.serializers import UserSummarySerializer
 
 
@@ -74,8 +75,8 @@ class DeclareIncidentSerializer(serializers.Serializer):
 
     def validate_service(self, value):
         service = Service.objects.filter(slug=value).first()
-        if service is None and value.isdigit():
-            service = Service.objects.filter(pk=int(value)).first()
+        if service is None and (service_id := as_id(value)) is not None:
+            service = Service.objects.filter(pk=service_id).first()
         if service is None:
             raise serializers.ValidationError(f"Unknown service {value!r}.")
         return service

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from incidents import lifecycle
 from incidents.api import serializers as s
 from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
+from project.api import as_id
 
 RESPONDER = ["incidents.change_incident"]
 
@@ -99,8 +100,8 @@ class IncidentViewSet(
         service = params.get("service")
         if service:
             match = Q(service__slug=service)
-            if service.isdigit():
-                match |= Q(service_id=int(service))
+            if (service_id := as_id(service)) is not None:
+                match |= Q(service_id=service_id)
             queryset = queryset.filter(match)
         created_after = params.get("created_after")
         if created_after:
