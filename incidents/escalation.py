@@ -79,12 +79,9 @@ def _policy_of(service):
     return service.escalation_policy
 
 
-def stop(incident, *, state, now=None):
+def stop(incident, *, state):
     """Stop the chain and cancel pending pages (inside the caller's transaction)."""
-    now = now or timezone.now()
-    Escalation.objects.filter(incident=incident, state=Escalation.State.RUNNING).update(
-        state=state, next_at=None, version=F("version") + 1
-    )
+    Escalation.objects.filter(incident=incident, state=Escalation.State.RUNNING).update(state=state, next_at=None)
     cancelled = Notification.objects.filter(
         incident=incident, purpose=Notification.Purpose.PAGE, status=Notification.Status.PENDING
     ).update(status=Notification.Status.CANCELLED)
@@ -169,8 +166,7 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
             escalation.next_at = now + timedelta(minutes=int(step.get("escalate_after_minutes", 1)))
             break
         escalation.enqueued_at = None
-        escalation.version += 1
-        escalation.save(update_fields=["state", "round", "step", "next_at", "enqueued_at", "version"])
+        escalation.save(update_fields=["state", "round", "step", "next_at", "enqueued_at"])
     if inline and created:
         _enqueue_on_commit(created[1:])
         transaction.on_commit(lambda: send(created[0]))

@@ -352,7 +352,6 @@ class Escalation(models.Model):
     next_at = models.DateTimeField(_("next escalation at"), null=True, blank=True, db_index=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
-    version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("escalation")
