@@ -111,7 +111,7 @@ def fresh_database(args, env):
 
 SETUP = """
 from django.contrib.auth import get_user_model
-from comms.models import ContactMethod, NotificationRule
+from people.models import ContactMethod, NotificationRule
 from incidents.models import Integration, Service
 from rotations.models import EscalationPolicy, EscalationStep
 User = get_user_model()

@@ -1,118 +1,19 @@
-from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Stakeholder communications in the admin: groups, subscribers, wording, updates and their deliveries."""
+
+import json
+
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from comms.models import (
-    ContactMethod,
-    Delivery,
-    MessageTemplate,
-    NotificationRule,
-    Profile,
-    StakeholderGroup,
-    StatusUpdate,
-    Subscriber,
-)
-from comms.notify import send_test_notification
+from comms import incident_panel  # noqa: F401  (extends the incident page with the stakeholder panel)
+from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusUpdate, Subscriber
+from comms.stakeholder_messages import update_event, update_parts
+from incidents.models import Incident, Service
 from project.admin import ReadOnlyAdmin
-
-
-def _report(modeladmin, request, methods):
-    for method in methods:
-        result = send_test_notification(method)
-        if result.ok:
-            modeladmin.message_user(
-                request, _("Test sent to %(method)s of %(user)s.") % {"method": method, "user": method.user}
-            )
-        else:
-            modeladmin.message_user(
-                request,
-                _("Test to %(method)s of %(user)s failed: %(error)s")
-                % {"method": method, "user": method.user, "error": result.error},
-                messages.ERROR,
-            )
-
-
-@admin.register(ContactMethod)
-class ContactMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "label", "masked_address", "enabled"]
-    list_filter = ["kind", "enabled"]
-    list_select_related = ["user"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "label", "address"]
-    autocomplete_fields = ["user"]
-    readonly_fields = ["secret", "created_at"]
-    actions = ["send_test"]
-
-    @admin.action(description=_("Send a test notification"))
-    def send_test(self, request, queryset):
-        _report(self, request, queryset.select_related("user"))
-
-
-@admin.register(NotificationRule)
-class NotificationRuleAdmin(admin.ModelAdmin):
-    list_display = ["user", "contact_method", "delay_minutes"]
-    list_select_related = ["user", "contact_method"]
-    search_fields = ["user__username", "user__first_name", "user__last_name"]
-    autocomplete_fields = ["user", "contact_method"]
-
-
-class ProfileInline(admin.StackedInline):
-    model = Profile
-    can_delete = False
-    extra = 1
-    max_num = 1
-
-
-class ContactMethodInline(admin.TabularInline):
-    model = ContactMethod
-    extra = 0
-    fields = ["kind", "address", "label", "enabled"]
-
-
-class NotificationRuleInline(admin.TabularInline):
-    model = NotificationRule
-    extra = 0
-    fields = ["contact_method", "delay_minutes"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "contact_method":
-            user_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = (
-                ContactMethod.objects.filter(user_id=user_id) if user_id else ContactMethod.objects.none()
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-User = get_user_model()
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    inlines = [ProfileInline, ContactMethodInline, NotificationRuleInline]
-    list_display = ["username", "email", "first_name", "last_name", "is_staff", "role_names"]
-    actions = ["send_test"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
-
-    @admin.display(description=_("roles"))
-    def role_names(self, obj):
-        return ", ".join(sorted(g.name for g in obj.groups.all()))
-
-    @admin.action(description=_("Send a test notification to every enabled contact method"))
-    def send_test(self, request, queryset):
-        methods = ContactMethod.objects.filter(user__in=queryset, enabled=True).select_related("user")
-        if not methods:
-            self.message_user(
-                request, _("None of the selected people has an enabled contact method."), messages.WARNING
-            )
-        _report(self, request, methods)
-
-
-# --- stakeholder communications -------------------------------------------------------
 
 
 class SubscriberInline(admin.TabularInline):
@@ -124,8 +25,6 @@ class SubscriberInline(admin.TabularInline):
 
 def _sample_update(group):
     """An example update of an incident this group would hear of, for the preview (nothing saved)."""
-    from incidents.models import Incident, Service
-
     service = group.services.first() if group.pk else None
     service = service or Service.objects.order_by("name").first() or Service(name="Website", slug="website")
     incident = Incident(
@@ -149,24 +48,14 @@ def _sample_update(group):
 
 def channel_previews(group):
     """(channel, language, subject, body) of what each channel would receive for an example update."""
-    import json
-
-    from comms.stakeholder_messages import _update_parts, update_event
-
     update = _sample_update(group)
     previews = []
-    for language, _name in settings_languages():
-        subject, text, unsubscribe = _update_parts(update, language)
+    for language, _name in settings.LANGUAGES:
+        subject, text, unsubscribe = update_parts(update, language)
         previews.append((_("E-mail"), language, subject, text + "\n\n" + unsubscribe % {"url": "https://…"}))
         previews.append((_("Slack, Teams … (Apprise)"), language, subject, text))
     previews.append((_("Webhook"), "—", "POST application/json", json.dumps(update_event(update), indent=2)))
     return previews
-
-
-def settings_languages():
-    from django.conf import settings
-
-    return settings.LANGUAGES
 
 
 @admin.register(StakeholderGroup)
@@ -180,8 +69,6 @@ class StakeholderGroupAdmin(admin.ModelAdmin):
     inlines = [SubscriberInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return (
             super()
             .get_queryset(request)
@@ -242,8 +129,6 @@ class StatusUpdateAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(_deliveries=Count("deliveries"))
 
     @admin.display(description=_("deliveries"), ordering="_deliveries")

@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 
 from comms import stakeholders
 from comms.models import Delivery, Phase, StatusUpdate, UpdateCadence
-from project.queue import enqueue
+from incidents import timeline
+from incidents.models import IncidentRole, Page, SeverityDefinition, Status
+from people.models import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,6 @@ def on_posted(incident, update, *, interval, now):
 
 def reminder_targets(incident):
     """(people, who they are): the communications lead, else the commander, else the people paged last."""
-    from incidents.models import IncidentRole, Page
 
     holders = {r.role: r.user for r in IncidentRole.objects.filter(incident=incident).select_related("user")}
     if IncidentRole.Role.COMMUNICATIONS in holders:
@@ -68,12 +69,11 @@ def reminder_targets(incident):
 
 
 def _names(users):
-    return ", ".join(stakeholders.display_name(u) for u in users)
+    return ", ".join(display_name(u) for u in users)
 
 
 def remind(row_id, *, stage, now):
     """Send reminder `stage` (1 or 2) for a cadence row that was just claimed."""
-    from incidents.models import TimelineEntry
 
     with transaction.atomic():
         row = UpdateCadence.objects.select_related("incident", "incident__service").get(pk=row_id)
@@ -93,17 +93,16 @@ def remind(row_id, *, stage, now):
             message = _("Stakeholder update overdue since %(due)s: reminded %(names)s (%(who)s).")
         else:
             message = _("Stakeholder update still overdue since %(due)s: reminded %(names)s (%(who)s) again.")
-        TimelineEntry.objects.create(
-            incident=incident,
-            kind="update_reminder",
-            actor_name="Piquet",
-            at=now,
-            message=message
+        timeline.record(
+            incident,
+            timeline.Kind.UPDATE_REMINDER,
+            message
             % {
                 "due": timezone.localtime(row.due_at).strftime("%H:%M"),
                 "names": _names(people),
                 "who": roles[who],
             },
+            at=now,
             data={**data, "people": [u.pk for u in people]},
         )
         commander = holders.get("commander")
@@ -117,13 +116,12 @@ def remind(row_id, *, stage, now):
                 data={**data, "told": True, "reminded": _names(people)},
                 now=now,
             )
-            TimelineEntry.objects.create(
-                incident=incident,
-                kind="update_reminder",
-                actor_name="Piquet",
+            timeline.record(
+                incident,
+                timeline.Kind.UPDATE_REMINDER,
+                _("Commander %(name)s told that stakeholders still wait for an update.")
+                % {"name": display_name(commander)},
                 at=now,
-                message=_("Commander %(name)s told that stakeholders still wait for an update.")
-                % {"name": stakeholders.display_name(commander)},
                 data={**data, "commander": commander.pk},
             )
             stakeholders.hand_out_on_commit(told_key)
@@ -133,7 +131,6 @@ def remind(row_id, *, stage, now):
 
 def prompt_final(row_id, *, now):
     """A resolved incident whose stakeholders heard of it gets one prompt for a final update."""
-    from incidents.models import SeverityDefinition, TimelineEntry
 
     with transaction.atomic():
         row = UpdateCadence.objects.select_related("incident", "incident__service").get(pk=row_id)
@@ -149,61 +146,50 @@ def prompt_final(row_id, *, now):
             stakeholders.create_for_person(
                 user=user, key=key, purpose=Delivery.Purpose.FINAL_PROMPT, incident=incident, now=now
             )
-        TimelineEntry.objects.create(
-            incident=incident,
-            kind="update_reminder",
-            actor_name="Piquet",
-            at=now,
-            message=_("Resolved: post a final update for stakeholders.")
+        timeline.record(
+            incident,
+            timeline.Kind.UPDATE_REMINDER,
+            _("Resolved: post a final update for stakeholders.")
             + (" " + _("Asked %(names)s.") % {"names": _names(people)} if people else ""),
+            at=now,
             data={"final": True, "people": [u.pk for u in people]},
         )
         stakeholders.hand_out_on_commit(key)
     return True
 
 
-def follow_severity_changes(now):
-    """An incident whose severity changed: the new cadence applies, and stakeholders hear of it if they now should.
+def severity_changed(incident, *, now):
+    """The incident's severity changed: its new cadence applies. Returns its definition, or None if unchanged.
 
-    A shorter cadence brings the next update closer (never further away); the first notice goes out if the new
-    severity informs stakeholders and nobody has posted yet.
+    A shorter cadence brings the next update closer (never further away).
+    Idempotent: the row remembers the severity it was set for.
     """
-    from django.db.models import F
-
-    from incidents.models import SeverityDefinition, Status
-
-    changed = (
-        UpdateCadence.objects.filter(closed_at=None)
-        .exclude(severity=F("incident__severity"))
-        .exclude(incident__status=Status.RESOLVED)
-    )
-    done = 0
-    for pk, old, new, stage, due_at in changed.values_list("pk", "severity", "incident__severity", "stage", "due_at")[
-        :TICK_BATCH
-    ]:
-        definition = SeverityDefinition.for_severity(new)
-        fields = {"severity": new, "interval_minutes": definition.update_cadence_minutes}
-        if definition.update_cadence_minutes and stage == 0:
-            sooner = now + timedelta(minutes=definition.update_cadence_minutes)
-            if due_at is None or sooner < due_at:
-                fields.update(due_at=sooner, check_at=sooner)
-        if UpdateCadence.objects.filter(pk=pk, severity=old).update(**fields) != 1:
-            continue
-        done += 1
-        if definition.inform_stakeholders:
-            row = UpdateCadence.objects.get(pk=pk)
-            transaction.on_commit(lambda incident_id=row.incident_id: _enqueue_first_notice(incident_id))
-    return done
+    row = UpdateCadence.objects.filter(incident=incident, closed_at=None).first()
+    if row is None or row.severity == incident.severity or not incident.is_open:
+        return None
+    definition = SeverityDefinition.for_severity(incident.severity)
+    fields = {"severity": incident.severity, "interval_minutes": definition.update_cadence_minutes}
+    if definition.update_cadence_minutes and row.stage == 0:
+        sooner = now + timedelta(minutes=definition.update_cadence_minutes)
+        if row.due_at is None or sooner < row.due_at:
+            fields.update(due_at=sooner, check_at=sooner)
+    if UpdateCadence.objects.filter(pk=row.pk, severity=row.severity).update(**fields) != 1:
+        return None
+    return definition
 
 
-def _enqueue_first_notice(incident_id):
-    enqueue("comms.tasks.incident_triggered", incident_id)
+def incident_resolved(incident, *, now):
+    """Close the cadence of a resolved incident: no more reminders, one prompt for a final update. Once."""
+    row = UpdateCadence.objects.filter(incident=incident, closed_at=None).first()
+    if row is None or incident.is_open:
+        return False
+    if UpdateCadence.objects.filter(pk=row.pk, closed_at=None).update(closed_at=now, check_at=None) != 1:
+        return False
+    return prompt_final(row.pk, now=now)
 
 
 def tick(now=None):
-    """Remind about overdue updates, prompt final updates, hand out due deliveries. Returns work done."""
-    from incidents.models import Status
-
+    """Remind about overdue updates and hand out due deliveries. Returns work done."""
     now = now or timezone.now()
     done = 0
     due = UpdateCadence.objects.filter(check_at__lte=now, closed_at=None).exclude(incident__status=Status.RESOLVED)
@@ -219,11 +205,5 @@ def tick(now=None):
         if claimed == 1:
             remind(pk, stage=stage + 1, now=now)
             done += 1
-    resolved = UpdateCadence.objects.filter(closed_at=None, incident__status=Status.RESOLVED)
-    for pk in list(resolved.values_list("pk", flat=True)[:TICK_BATCH]):
-        if UpdateCadence.objects.filter(pk=pk, closed_at=None).update(closed_at=now, check_at=None) == 1:
-            prompt_final(pk, now=now)
-            done += 1
-    done += follow_severity_changes(now)
-    done += stakeholders.recover(now)
+    done += stakeholders.DELIVERIES.recover(now)
     return done

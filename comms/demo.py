@@ -4,10 +4,10 @@ from django.conf import settings
 
 from comms.models import MessageTemplate, StakeholderGroup, Subscriber
 from comms.wording import DEFAULT_TEMPLATES
+from incidents.models import Service, SeverityDefinition
 
 
 def load(*, stdout, admin):
-    from incidents.models import Service, SeverityDefinition
 
     for severity in ("SEV1", "SEV2", "SEV3", "SEV4"):
         default = SeverityDefinition.default(severity)

@@ -1,20 +1,27 @@
-"""The stakeholder panel of the incident page in the admin: roles, posting updates, the cadence, deliveries."""
+"""The stakeholder panel of the incident page in the admin: roles, posting updates, the cadence, deliveries.
+
+Comms extends the incident admin of `incidents` (a subclass, registered in its place).
+"""
 
 from datetime import timedelta
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from comms import status_updates
 from comms.models import Delivery, Phase, StatusUpdate, UpdateCadence
+from incidents import admin as incidents_admin
+from incidents import roles
+from incidents.models import Incident, IncidentRole, SeverityDefinition
+from people.models import display_name
 
 DELIVERIES_SHOWN = 100
 
@@ -24,8 +31,6 @@ class RoleForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Person"), queryset=get_user_model().objects.none())
 
     def __init__(self, *args, **kwargs):
-        from incidents.models import IncidentRole
-
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = IncidentRole.Role.choices
         self.fields["user"].queryset = (
@@ -58,9 +63,6 @@ class StatusUpdateForm(forms.Form):
 
 def context(incident, request):
     """Extra context for the incident page."""
-    from incidents import roles
-    from incidents.models import IncidentRole, SeverityDefinition
-
     now = timezone.now()
     phase = request.GET.get("phase")
     templates = status_updates.phase_templates(incident, translation.get_language() or "en")
@@ -99,8 +101,6 @@ def context(incident, request):
 
 
 def _post_only(request, pk):
-    from incidents.models import Incident
-
     if request.method != "POST":
         return None, HttpResponseNotAllowed(["POST"])
     if not request.user.has_perm("incidents.change_incident"):
@@ -113,8 +113,6 @@ def _back(incident, anchor="stakeholders"):
 
 
 def assign_role_view(modeladmin, request, pk):
-    from incidents import roles
-
     incident, refusal = _post_only(request, pk)
     if refusal:
         return refusal
@@ -130,7 +128,7 @@ def assign_role_view(modeladmin, request, pk):
         modeladmin.message_user(request, str(exc), messages.ERROR)
     else:
         done = _("%(name)s is now %(role)s.") % {
-            "name": holder.user.get_full_name() or holder.user.get_username(),
+            "name": display_name(holder.user),
             "role": holder.get_role_display(),
         }
         modeladmin.message_user(request, done, messages.SUCCESS)
@@ -171,3 +169,30 @@ def post_update_view(modeladmin, request, pk):
         )
         modeladmin.log_change(request, incident, "status update posted")
     return _back(incident)
+
+
+class IncidentAdmin(incidents_admin.IncidentAdmin):
+    """The incident page with its stakeholder panel: roles, status updates, the cadence, deliveries."""
+
+    panel_templates = ("comms/admin/incident_stakeholders.html",)
+
+    def panel_urls(self):
+        return [
+            path(
+                "<int:pk>/role/",
+                self.admin_site.admin_view(lambda request, pk: assign_role_view(self, request, pk)),
+                name="incidents_incident_role",
+            ),
+            path(
+                "<int:pk>/status-update/",
+                self.admin_site.admin_view(lambda request, pk: post_update_view(self, request, pk)),
+                name="incidents_incident_status_update",
+            ),
+        ]
+
+    def panel_context(self, incident, request):
+        return context(incident, request)
+
+
+admin.site.unregister(Incident)
+admin.site.register(Incident, IncidentAdmin)

@@ -1,195 +1,14 @@
-import re
-import secrets
+"""Stakeholder communications: groups, subscribers, status updates, their wording, deliveries and cadence."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, MaxValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-TELEGRAM_CHAT = re.compile(r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$")
-
-
-def generate_secret():
-    return secrets.token_hex(32)
-
-
-class DeliveryStatus(models.TextChoices):
-    """Where a message row stands: the same steps for pages and stakeholder messages."""
-
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-class ContactMethod(models.Model):
-    """One way to reach a person: an e-mail address, a phone number, a URL …"""
-
-    class Kind(models.TextChoices):
-        EMAIL = "email", _("E-mail")
-        SMS = "sms", _("SMS")
-        WHATSAPP = "whatsapp", _("WhatsApp")
-        VOICE = "voice", _("Voice call")
-        SLACK = "slack", _("Slack")
-        TELEGRAM = "telegram", _("Telegram")
-        WEBHOOK = "webhook", _("Webhook")
-        APPRISE = "apprise", _("Other (Apprise URL)")
-
-    PHONE_KINDS = (Kind.SMS, Kind.WHATSAPP, Kind.VOICE)
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="contact_methods",
-        verbose_name=_("person"),
-    )
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    address = models.CharField(
-        _("address"),
-        max_length=500,
-        help_text=_(
-            "E-mail address; phone number in E.164 form (+41791234567) for SMS, WhatsApp and voice; "
-            "Slack incoming-webhook URL; Telegram chat id; webhook URL; or any Apprise URL."
-        ),
-    )
-    label = models.CharField(_("label"), max_length=100, blank=True, help_text=_("E.g. 'work phone'."))
-    enabled = models.BooleanField(_("enabled"), default=True)
-    secret = models.CharField(
-        _("signing secret"),
-        max_length=64,
-        default=generate_secret,
-        editable=False,
-        help_text=_("Webhooks are signed with HMAC-SHA256 of the body under this secret (X-Piquet-Signature)."),
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["user_id", "kind", "id"]
-        verbose_name = _("contact method")
-        verbose_name_plural = _("contact methods")
-
-    def __str__(self):
-        return f"{self.get_kind_display()}: {self.label or self.masked_address}"
-
-    @property
-    def masked_address(self):
-        """The address without what could be a credential (for logs and lists)."""
-        if self.kind in (self.Kind.SLACK, self.Kind.WEBHOOK, self.Kind.APPRISE):
-            return self.address.split("://", 1)[0] + "://…" if "://" in self.address else "…"
-        return self.address
-
-    def clean(self):
-        super().clean()
-        self.address = (self.address or "").strip()
-        error = validate_address(self.kind, self.address)
-        if error:
-            raise ValidationError({"address": error})
-
-
-def validate_address(kind, address):
-    """Return an error message for an address that does not fit its kind, else None."""
-    Kind = ContactMethod.Kind
-    if kind == Kind.EMAIL:
-        try:
-            EmailValidator()(address)
-        except ValidationError:
-            return _("Enter a valid e-mail address.")
-    elif kind in ContactMethod.PHONE_KINDS:
-        if not E164.match(address):
-            return _("Enter the phone number in E.164 form: + then country code and number, e.g. +41791234567.")
-    elif kind in (Kind.SLACK, Kind.WEBHOOK):
-        try:
-            URLValidator(schemes=["http", "https"])(address)
-        except ValidationError:
-            return _("Enter a valid http(s) URL.")
-    elif kind == Kind.TELEGRAM:
-        if not TELEGRAM_CHAT.match(address):
-            return _("Enter a Telegram chat id (a number) or @channelname.")
-    elif kind == Kind.APPRISE:
-        import apprise
-
-        if not apprise.Apprise().add(address):
-            return _("Apprise does not understand this URL.")
-    else:
-        return _("Unknown kind of contact method.")
-    return None
-
-
-class NotificationRule(models.Model):
-    """Reach this person by that method so many minutes after they are paged."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="notification_rules",
-        verbose_name=_("person"),
-    )
-    contact_method = models.ForeignKey(
-        ContactMethod, on_delete=models.CASCADE, related_name="rules", verbose_name=_("contact method")
-    )
-    delay_minutes = models.PositiveIntegerField(
-        _("delay (minutes)"),
-        default=0,
-        validators=[MaxValueValidator(1440)],
-        help_text=_("Minutes after being paged; 0 means at once."),
-    )
-
-    class Meta:
-        ordering = ["user_id", "delay_minutes", "id"]
-        verbose_name = _("notification rule")
-        verbose_name_plural = _("notification rules")
-        constraints = [
-            models.UniqueConstraint(fields=["contact_method", "delay_minutes"], name="one_rule_per_method_and_delay"),
-        ]
-
-    def __str__(self):
-        return _("%(method)s after %(minutes)s min") % {"method": self.contact_method, "minutes": self.delay_minutes}
-
-    def clean(self):
-        super().clean()
-        if self.contact_method_id and self.user_id and self.contact_method.user_id != self.user_id:
-            raise ValidationError({"contact_method": _("This contact method belongs to someone else.")})
-
-
-class Profile(models.Model):
-    """A person's preferences for the messages Piquet sends them."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="piquet_profile", verbose_name=_("person")
-    )
-    language = models.CharField(
-        _("language"),
-        max_length=10,
-        choices=settings.LANGUAGES,
-        default=settings.LANGUAGE_CODE,
-        help_text=_("Language of the pages and messages this person receives."),
-    )
-    notify_on_acknowledge = models.BooleanField(
-        _("tell me when an incident I was paged for is acknowledged"), default=True
-    )
-    notify_on_resolve = models.BooleanField(_("tell me when an incident I was paged for is resolved"), default=True)
-
-    class Meta:
-        verbose_name = _("notification preferences")
-        verbose_name_plural = _("notification preferences")
-
-    def __str__(self):
-        return str(self.user)
-
-
-def profile_of(user):
-    """The person's preferences, or unsaved defaults."""
-    try:
-        return user.piquet_profile
-    except Profile.DoesNotExist:
-        return Profile(user=user)
-
-
-# --- stakeholder communications -------------------------------------------------------
+from delivery.models import OutboxMessage
+from people.models import ContactMethod, validate_address
+from project.text import generate_secret, mask_address
 
 SEVERITY_CHOICES = [
     ("SEV1", _("SEV1 – critical")),
@@ -300,9 +119,7 @@ class Subscriber(models.Model):
 
     @property
     def masked_address(self):
-        if self.kind == self.Kind.EMAIL:
-            return self.address
-        return self.address.split("://", 1)[0] + "://…" if "://" in self.address else "…"
+        return mask_address(self.kind, self.address)
 
     @property
     def is_active(self):
@@ -409,7 +226,7 @@ class MessageTemplate(models.Model):
         return f"{self.get_purpose_display()} ({self.language})"
 
 
-class Delivery(models.Model):
+class Delivery(OutboxMessage):
     """One stakeholder message to one address: written before it is sent, once per message and address."""
 
     class Purpose(models.TextChoices):
@@ -418,8 +235,6 @@ class Delivery(models.Model):
         ROLE = "role", _("Role assigned")
         FINAL_PROMPT = "final_prompt", _("Final update prompt")
         CONFIRM = "confirm", _("Subscription confirmation")
-
-    Status = DeliveryStatus
 
     key = models.CharField(_("message key"), max_length=100, help_text=_("Which message, e.g. 'update:12'."))
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
@@ -455,16 +270,6 @@ class Delivery(models.Model):
     address = models.CharField(_("address"), max_length=500)
     language = models.CharField(_("language"), max_length=10, default="en")
     data = models.JSONField(_("data"), default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    due_at = models.DateTimeField(_("due at"), default=timezone.now)
-    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    claim = models.CharField(max_length=32, blank=True, editable=False, help_text=_("Who is sending it now."))
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    error = models.TextField(_("last error"), blank=True)
-    response = models.TextField(_("provider response"), blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -483,9 +288,7 @@ class Delivery(models.Model):
 
     @property
     def masked_address(self):
-        if self.kind in ("email", "sms", "whatsapp", "voice", "telegram"):
-            return self.address
-        return self.address.split("://", 1)[0] + "://…" if "://" in self.address else "…"
+        return mask_address(self.kind, self.address)
 
 
 class UpdateCadence(models.Model):

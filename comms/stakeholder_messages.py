@@ -13,9 +13,10 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from comms.delivery import Message
 from comms.models import Delivery, MessageTemplate, StatusUpdate
 from comms.wording import DEFAULT_TEMPLATES
+from delivery.transports import Message
+from incidents.models import IncidentRole, SeverityDefinition
 
 UNSUBSCRIBE_SALT = "comms.unsubscribe"
 CONFIRM_SALT = "comms.confirm"
@@ -68,7 +69,6 @@ def template_text(purpose, language):
 
 def fill(purpose, incident, language, *, next_update_at=None, eta=None):
     """A template filled in for an incident."""
-    from incidents.models import IncidentRole, SeverityDefinition
 
     commander = (
         IncidentRole.objects.filter(incident=incident, role=IncidentRole.Role.COMMANDER).select_related("user").first()
@@ -139,7 +139,7 @@ def update_event(update):
     }
 
 
-def _update_parts(update, language):
+def update_parts(update, language):
     incident = update.incident
     with translation.override(language):
         subject = _("[%(service)s] %(title)s — %(phase)s") % {
@@ -175,7 +175,7 @@ def _build_update(delivery, cache):
     update = delivery.update
     parts_key = ("parts", update.pk, delivery.language)
     if parts_key not in cache:
-        cache[parts_key] = _update_parts(update, delivery.language)
+        cache[parts_key] = update_parts(update, delivery.language)
     subject, text, unsubscribe_label = cache[parts_key]
     event_key = ("event", update.pk)
     if event_key not in cache:
@@ -214,7 +214,6 @@ def _build_reminder(delivery, cache):
 
 
 def _build_role(delivery, cache):
-    from incidents.models import IncidentRole
 
     incident = delivery.incident
     with translation.override(delivery.language):

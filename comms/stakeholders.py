@@ -2,39 +2,31 @@
 
 A message (a status update, a reminder, a role notice …) has a key; each
 address it goes to is one `Delivery` row, unique per key, channel and address,
-so a message reaches an address once however often the fan-out runs. Tasks
-send the rows in batches; each row is claimed with a compare-and-set before
-its slow I/O, and a failure is retried with backoff.
+so a message reaches an address once however often the fan-out runs. The rows
+are sent by `DELIVERIES`, an outbox of `delivery`: in batches, each row claimed
+with a compare-and-set before its slow I/O, a failure retried with backoff.
 """
 
 import logging
-import secrets
-import time
-from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from comms.delivery import STALE_SENDING_AFTER, retry_delay
-from comms.models import ContactMethod, Delivery, NotificationRule, StakeholderGroup, StatusUpdate, Subscriber
-from comms.notify import person_language
-from project.queue import enqueue
+from comms.models import Delivery, StakeholderGroup, StatusUpdate, Subscriber
+from comms.stakeholder_messages import build
+from delivery.outbox import Outbox
+from delivery.transports import Target
+from incidents import timeline
+from people.models import ContactMethod, immediate_methods, person_language
 
 logger = logging.getLogger(__name__)
 
 BATCH = 250  # deliveries per task
-CLAIM_CHUNK = 100  # deliveries claimed at once inside a task
-TASK_BUDGET = 40  # seconds a task starts new chunks for (django-q2 kills a task after 60)
-FLUSH_EVERY = 1.0  # seconds between writes of the results
-REENQUEUE_AFTER = timedelta(seconds=60)
 MEMBER_KINDS_EXCLUDED = (ContactMethod.Kind.VOICE,)
-
-
-def display_name(user):
-    return user.get_full_name() or user.get_username()
 
 
 # --- who hears of an incident --------------------------------------------------------
@@ -54,26 +46,8 @@ def member_methods(user):
     return []
 
 
-def notice_methods(user):
-    """How a person is told something now: their immediate notification rules; else their e-mail."""
-    rules = NotificationRule.objects.filter(user=user, contact_method__enabled=True, delay_minutes=0).select_related(
-        "contact_method"
-    )
-    methods = [(r.contact_method.kind, r.contact_method.address, r.contact_method) for r in rules]
-    if methods:
-        return methods
-    emails = [m for m in user.contact_methods.all() if m.enabled and m.kind == ContactMethod.Kind.EMAIL]
-    if emails:
-        return [(m.kind, m.address, m) for m in emails]
-    if user.email:
-        return [(ContactMethod.Kind.EMAIL, user.email, None)]
-    return []
-
-
 def member_rows(update, group_ids):
     """Delivery rows (unsaved) for the members of the matching groups: one per channel and address."""
-    from django.contrib.auth import get_user_model
-
     key = f"update:{update.pk}"
     rows = {}
     members = (
@@ -150,8 +124,6 @@ def _insert_subscriber_rows(update, group_ids, now):
 
 def fan_out(update_id, *, now=None):
     """Write one delivery per address for a status update and hand them to the queue. Idempotent."""
-    from incidents.models import TimelineEntry
-
     now = now or timezone.now()
     update = StatusUpdate.objects.select_related("incident", "incident__service").filter(pk=update_id).first()
     if update is None:
@@ -169,11 +141,10 @@ def fan_out(update_id, *, now=None):
         _insert_subscriber_rows(update, group_ids, now)
     count = Delivery.objects.filter(key=key).count()
     if first_run:
-        TimelineEntry.objects.create(
-            incident=update.incident,
-            kind="stakeholders",
-            actor_name="Piquet",
-            message=_("%(kind)s sent to %(count)s address(es): %(groups)s.")
+        timeline.record(
+            update.incident,
+            timeline.Kind.STAKEHOLDERS,
+            _("%(kind)s sent to %(count)s address(es): %(groups)s.")
             % {
                 "kind": update.get_kind_display(),
                 "count": count,
@@ -181,7 +152,7 @@ def fan_out(update_id, *, now=None):
             },
             data={"update": update.pk, "deliveries": count, "groups": [g.pk for g in groups]},
         )
-    return hand_out(Delivery.objects.filter(key=key), now=now)
+    return DELIVERIES.hand_out(Delivery.objects.filter(key=key), now=now)
 
 
 def create_for_person(*, user, key, purpose, incident=None, data=None, now=None):
@@ -201,95 +172,37 @@ def create_for_person(*, user, key, purpose, incident=None, data=None, now=None)
             due_at=now,
             created_at=now,
         )
-        for kind, address, method in notice_methods(user)
+        for kind, address, method in immediate_methods(user)
     ]
     before = Delivery.objects.filter(key=key).count()
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return Delivery.objects.filter(key=key).count() - before
 
 
-def hand_out(queryset, *, now=None):
-    """Give due, pending, not yet handed-out deliveries to the queue in batches; returns how many."""
-    now = now or timezone.now()
-    not_handed = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER)
-    due = queryset.filter(not_handed, status=Delivery.Status.PENDING, due_at__lte=now)
-    ids = list(due.values_list("pk", flat=True))
-    handed = 0
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        Delivery.objects.filter(pk__in=chunk).update(enqueued_at=now)
-        enqueue("comms.tasks.send_deliveries", chunk)
-        handed += len(chunk)
-    return handed
-
-
 def hand_out_on_commit(key):
-    transaction.on_commit(lambda: hand_out(Delivery.objects.filter(key=key)))
-
-
-def recover(now=None):
-    """A send whose worker died goes back to pending; due retries go to the queue."""
-    now = now or timezone.now()
-    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER).update(
-        status=Delivery.Status.PENDING, enqueued_at=None
-    )
-    return hand_out(Delivery.objects.all(), now=now)
+    DELIVERIES.hand_out_on_commit(Delivery.objects.filter(key=key))
 
 
 # --- sending ----------------------------------------------------------------------------
 
 
-def _target(delivery):
-    """The contact method to deliver to (a saved one, or one made up for a subscriber or an e-mail)."""
-    if delivery.contact_method_id:
-        return delivery.contact_method
-    secret = delivery.subscriber.secret if delivery.subscriber_id else ""
-    return ContactMethod(kind=delivery.kind, address=delivery.address, secret=secret)
-
-
-def _still_wanted(delivery):
+def _prepare(delivery, cache):
+    """The target and the message of a row, or None when its subscriber left (it is cancelled)."""
     subscriber = delivery.subscriber
-    return subscriber is None or subscriber.is_active or delivery.purpose == Delivery.Purpose.CONFIRM
+    if subscriber is not None and not subscriber.is_active and delivery.purpose != Delivery.Purpose.CONFIRM:
+        return None
+    if delivery.contact_method_id:
+        target = delivery.contact_method
+    else:
+        target = Target(kind=delivery.kind, address=delivery.address, secret=subscriber.secret if subscriber else "")
+    return target, build(delivery, cache=cache)
 
 
-def send(delivery_id, *, now=None):
-    """Deliver one due row, once. Returns True when this call sent it."""
-    return send_many([delivery_id], now=now) == 1
-
-
-def send_many(delivery_ids, *, now=None):
-    """Deliver due rows, each once, a small chunk at a time; returns how many were sent.
-
-    A chunk is claimed in one compare-and-set (pending → sending, tagged with
-    this call's token), so two workers given the same rows send each row once.
-    Results are recorded at least every second, so a worker killed mid-chunk
-    leaves few sent-but-unrecorded rows; rows left when the time budget is
-    spent go back to the ticker, which hands them out again.
-    """
-    started = time.monotonic()
-    cache = {}
-    sent = 0
-    for start in range(0, len(delivery_ids), CLAIM_CHUNK):
-        if time.monotonic() - started > TASK_BUDGET:
-            Delivery.objects.filter(pk__in=delivery_ids[start:], status=Delivery.Status.PENDING).update(
-                enqueued_at=None
-            )
-            break
-        sent += _send_chunk(delivery_ids[start : start + CLAIM_CHUNK], now=now or timezone.now(), cache=cache)
-    return sent
-
-
-def _send_chunk(delivery_ids, *, now, cache):
-    from comms.delivery import deliver
-    from comms.stakeholder_messages import build
-
-    token = secrets.token_hex(16)
-    claimed = Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING, due_at__lte=now).update(
-        status=Delivery.Status.SENDING, claimed_at=now, claim=token, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        return 0
-    rows = Delivery.objects.filter(pk__in=delivery_ids, claim=token, status=Delivery.Status.SENDING).select_related(
+DELIVERIES = Outbox(
+    Delivery,
+    task="comms.tasks.send_deliveries",
+    prepare=_prepare,
+    select_related=(
         "incident",
         "incident__service",
         "update",
@@ -298,47 +211,14 @@ def _send_chunk(delivery_ids, *, now, cache):
         "subscriber",
         "contact_method",
         "user",
-    )
-    sent = 0
-    outcomes = []
-    flushed = time.monotonic()
-    for delivery in rows.order_by("id"):
-        if _still_wanted(delivery):
-            outcomes.append((delivery, deliver(_target(delivery), build(delivery, cache=cache))))
-        else:
-            outcomes.append((delivery, None))
-        if time.monotonic() - flushed > FLUSH_EVERY:
-            sent += _record_all(outcomes)
-            outcomes, flushed = [], time.monotonic()
-    return sent + _record_all(outcomes)
+    ),
+    batch=BATCH,
+)
 
 
-def _record_all(outcomes):
-    """Write the results of several sends in one transaction (one commit, one fsync)."""
-    with transaction.atomic():
-        return sum(_record(delivery, result) for delivery, result in outcomes)
-
-
-def _record(delivery, result):
-    rows = Delivery.objects.filter(pk=delivery.pk, claim=delivery.claim)
-    if result is None:
-        rows.update(status=Delivery.Status.CANCELLED)
-        return 0
-    if result.ok:
-        rows.update(status=Delivery.Status.SENT, sent_at=timezone.now(), response=result.response[:2000], error="")
-        return 1
-    if (delay := retry_delay(delivery.attempts)) is not None:
-        rows.update(
-            status=Delivery.Status.PENDING,
-            due_at=timezone.now() + timedelta(seconds=delay),
-            enqueued_at=None,
-            error=result.error[:2000],
-            response=result.response[:2000],
-        )
-    else:
-        rows.update(status=Delivery.Status.FAILED, error=result.error[:2000], response=result.response[:2000])
-        logger.warning("stakeholder delivery failed for good id=%s key=%s", delivery.pk, delivery.key)
-    return 0
+def send(delivery_id, *, now=None):
+    """Deliver one due row, once. Returns True when this call sent it."""
+    return DELIVERIES.send([delivery_id], now=now) == 1
 
 
 def base_url():

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from comms.models import MessageTemplate, Phase, StatusUpdate
 from comms.stakeholder_messages import render_markdown, status_zone, when
 from comms.wording import DEFAULT_TEMPLATES
+from incidents.models import Incident, IncidentRole, Service, SeverityDefinition, Status
 
 HISTORY_DAYS = 90
 OPERATIONAL, DEGRADED, MAJOR = "operational", "degraded", "major_outage"
@@ -34,7 +35,6 @@ def state_of_severity(severity):
 
 def public_incidents():
     """Incidents that have at least one public status update."""
-    from incidents.models import Incident
 
     public = StatusUpdate.objects.filter(incident=OuterRef("pk"), public=True)
     return Incident.objects.filter(Exists(public))
@@ -44,7 +44,6 @@ class NoticeWriter:
     """Writes first notices in the reader's language for many incidents with three queries."""
 
     def __init__(self, incidents, language):
-        from incidents.models import IncidentRole, SeverityDefinition
 
         self.language = language
         templates = dict(
@@ -128,7 +127,6 @@ def _history_cells(days, service_days, labels):
 
 def overview(*, now=None, language=None, with_history=False):
     """Everything the status page shows, as plain data (`with_history`: each day's state as a list too)."""
-    from incidents.models import Service, Status
 
     now = now or timezone.now()
     language = language or translation.get_language() or settings.LANGUAGE_CODE

@@ -3,12 +3,16 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comms import cadence
 from comms.models import Phase, StatusUpdate
+from comms.stakeholder_messages import fill
+from incidents import timeline
+from incidents.models import Incident, SeverityDefinition
 from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -55,7 +59,6 @@ def _validate(*, phase, message, next_update_at, eta, now):
 
 def post(incident, *, phase, message, by=None, public=True, next_update_at=None, eta=None, now=None, kind=None):
     """Post a status update: stored, on the timeline, the cadence reset; delivered after commit."""
-    from incidents.models import Incident, SeverityDefinition, TimelineEntry
 
     now = now or timezone.now()
     kind = kind or StatusUpdate.Kind.UPDATE
@@ -79,19 +82,18 @@ def post(incident, *, phase, message, by=None, public=True, next_update_at=None,
             posted_at=now,
         )
         visibility = _("public") if public else _("internal")
-        TimelineEntry.objects.create(
-            incident=incident,
-            kind="status_update",
-            actor=by,
-            actor_name="" if by else "Piquet",
-            at=now,
-            message=_("%(kind)s (%(phase)s, %(visibility)s): %(message)s")
+        timeline.record(
+            incident,
+            timeline.Kind.STATUS_UPDATE,
+            _("%(kind)s (%(phase)s, %(visibility)s): %(message)s")
             % {
                 "kind": update.get_kind_display(),
                 "phase": update.get_phase_display(),
                 "visibility": visibility,
                 "message": message[:500],
             },
+            by=by,
+            at=now,
             data={"update": update.pk, "next_update_at": next_update_at.isoformat() if next_update_at else None},
         )
         cadence.on_posted(incident, update, interval=definition.update_cadence_minutes, now=now)
@@ -102,10 +104,6 @@ def post(incident, *, phase, message, by=None, public=True, next_update_at=None,
 
 def first_notice(incident_id, *, now=None):
     """Tell the matching stakeholders that an incident process runs. Once per incident; returns the notice."""
-    from django.conf import settings
-
-    from comms.stakeholder_messages import fill
-    from incidents.models import Incident, SeverityDefinition
 
     now = now or timezone.now()
     incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
@@ -136,8 +134,6 @@ def first_notice(incident_id, *, now=None):
 
 def phase_templates(incident, language):
     """The starting text of an update for each phase, filled in for this incident."""
-    from comms.stakeholder_messages import fill
-    from incidents.models import SeverityDefinition
 
     minutes = SeverityDefinition.for_severity(incident.severity).update_cadence_minutes
     next_update_at = timezone.now() + timedelta(minutes=minutes) if minutes else None

@@ -1,12 +1,9 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from comms import api, api_stakeholders, status_views
+from comms import status_views
+from comms.api import stakeholders as api_stakeholders
 from comms.feeds import StatusFeed
-
-router = SimpleRouter()
-router.register("contact-methods", api.ContactMethodViewSet, basename="user-contact-method")
-router.register("notification-rules", api.NotificationRuleViewSet, basename="user-notification-rule")
 
 groups = SimpleRouter()
 groups.register("stakeholder-groups", api_stakeholders.StakeholderGroupViewSet, basename="stakeholder-group")
@@ -15,7 +12,6 @@ updates = SimpleRouter()
 updates.register("status-updates", api_stakeholders.StatusUpdateViewSet, basename="incident-status-update")
 
 urlpatterns = [
-    path("api/v1/users/<int:user_pk>/", include(router.urls)),
     path("api/v1/", include(groups.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(updates.urls)),
     path("api/v1/status/", api_stakeholders.PublicStatusView.as_view(), name="status-api"),

@@ -13,8 +13,10 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from comms import incident_panel
-from incidents import lifecycle
+from incidents import (
+    admin_people,  # noqa: F401  (extends the people admin with test notifications)
+    lifecycle,
+)
 from incidents.models import (
     Alert,
     Escalation,
@@ -23,6 +25,7 @@ from incidents.models import (
     Integration,
     Notification,
     Service,
+    Severity,
     SeverityDefinition,
     Status,
     TimelineEntry,
@@ -142,6 +145,10 @@ class NoteForm(forms.Form):
     )
 
 
+class SeverityForm(forms.Form):
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["number_display", "title", "service", "severity_badge", "status_badge", "age", "acknowledged_by"]
@@ -252,17 +259,22 @@ class IncidentAdmin(admin.ModelAdmin):
                 name="incidents_incident_escalate",
             ),
             path(
-                "<int:pk>/role/",
-                self.admin_site.admin_view(lambda request, pk: incident_panel.assign_role_view(self, request, pk)),
-                name="incidents_incident_role",
-            ),
-            path(
-                "<int:pk>/status-update/",
-                self.admin_site.admin_view(lambda request, pk: incident_panel.post_update_view(self, request, pk)),
-                name="incidents_incident_status_update",
+                "<int:pk>/severity/",
+                self.admin_site.admin_view(self.severity_view),
+                name="incidents_incident_severity",
             ),
         ]
-        return urls + super().get_urls()
+        return urls + self.panel_urls() + super().get_urls()
+
+    # Apps above incidents extend the incident page (see comms.incident_panel): more
+    # URLs, more context, and the templates of their panels, shown above the timeline.
+    panel_templates = ()
+
+    def panel_urls(self):
+        return []
+
+    def panel_context(self, incident, request):
+        return {}
 
     def _incident_for_post(self, request, pk, permission):
         """The incident a button posts to, or a refusal (wrong method); PermissionDenied without `permission`."""
@@ -296,6 +308,20 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def escalate_view(self, request, pk):
         return self._transition_view(request, pk, lifecycle.escalate, _("Incident #%(number)s escalated."))
+
+    def severity_view(self, request, pk):
+        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
+        if refusal:
+            return refusal
+        form = SeverityForm(request.POST, prefix="change")
+        if not form.is_valid():
+            self.message_user(request, _("Choose a severity."), messages.ERROR)
+            return self._back(incident)
+        changed = lifecycle.change_severity(incident, severity=form.cleaned_data["severity"], by=request.user)
+        done = _("Incident #%(number)s is now %(severity)s.") % {"number": changed.number, "severity": changed.severity}
+        self.message_user(request, done, messages.SUCCESS)
+        self.log_change(request, incident, str(done))
+        return self._back(incident)
 
     def note_view(self, request, pk):
         incident, refusal = self._incident_for_post(request, pk, "incidents.add_timelineentry")
@@ -334,7 +360,9 @@ class IncidentAdmin(admin.ModelAdmin):
                 can_note=request.user.has_perm("incidents.add_timelineentry"),
                 is_open=incident.is_open,
                 is_triggered=incident.status == Status.TRIGGERED,
-                **incident_panel.context(incident, request),
+                severity_form=SeverityForm(prefix="change", initial={"severity": incident.severity}),
+                panel_templates=self.panel_templates,
+                **self.panel_context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -5,10 +5,13 @@ fired last and when the next one is due (`next_at`); every page and every
 message is a row written before anything is sent, unique per incident, round,
 step, person and rule. Tasks only act on those rows:
 
+- `begin(incident)` writes the escalation row, due now, in the transaction
+  that creates the incident: a lost enqueue delays the first page by a tick;
 - `advance(escalation_id)` fires the due step(s) under the escalation's row lock
   and does nothing when the step is not due (any worker may run it, twice);
-- `send(notification_id)` claims a pending message with a compare-and-set and
-  delivers it, retrying a provider failure with backoff;
+- the messages are rows of `PAGES`, an outbox of `delivery`: claimed with a
+  compare-and-set, delivered, each attempt written on the timeline, retried
+  with backoff;
 - `tick(now)`, called every second by the worker's ticker, hands due
   escalations and messages to django-q2, and recovers messages whose worker
   died in the middle of sending.
@@ -19,64 +22,71 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from comms.delivery import STALE_SENDING_AFTER, retry_delay
-from incidents.models import Escalation, Incident, Notification, Page, Status, TimelineEntry
+from delivery.outbox import Outbox
+from incidents import timeline
+from incidents.messages import build_message
+from incidents.models import Escalation, Incident, Notification, Page, Status
+from people.models import display_name, paging_methods, profile_of
 from project.queue import enqueue
+from rotations.models import Schedule
+from rotations.oncall import users_on_call
 
 logger = logging.getLogger(__name__)
 
 REENQUEUE_AFTER = timedelta(seconds=30)  # a handed-out task that has not run by then is handed out again
 TICK_BATCH = 500
+ADVANCE_TASK = "incidents.tasks.advance_escalation"
 
 
 def _timeline(incident, kind, message, data=None):
-    TimelineEntry.objects.create(incident=incident, kind=kind, message=message, actor_name="Piquet", data=data or {})
-
-
-def snapshot_of(policy):
-    """The chain as data, so later edits of the policy don't change a running escalation."""
-    return policy.snapshot()
+    timeline.record(incident, kind, message, data=data)
 
 
 # --- starting and stopping ------------------------------------------------------
 
 
-def start(incident_id, *, now=None, inline=False):
-    """Start the chain of a triggered incident whose service has a policy. Idempotent."""
+def begin(incident, *, now=None):
+    """Write the chain of a new, triggered incident whose service has a policy, due now (inside the caller's
+    transaction); it is advanced right after commit, or by the ticker if that enqueue is lost. Idempotent."""
     now = now or timezone.now()
-    with transaction.atomic():
-        incident = Incident.objects.select_related("service").get(pk=incident_id)
-        if incident.status != Status.TRIGGERED or Escalation.objects.filter(incident=incident).exists():
-            return None
-        policy = _policy_of(incident.service)
-        if policy is None:
-            return None
-        escalation = Escalation.objects.create(
-            incident=incident,
-            policy_name=policy.name,
-            snapshot=snapshot_of(policy),
-            next_at=now,
-            started_at=now,
-        )
-        _timeline(
-            incident,
-            "escalation",
-            _("Escalation policy %(policy)s started.") % {"policy": policy.name},
-            {"policy": policy.pk},
-        )
-    advance(escalation.pk, now=now, inline=inline)
+    policy_id = getattr(incident.service, "escalation_policy_id", None)
+    if not policy_id or incident.status != Status.TRIGGERED:
+        return None
+    if Escalation.objects.filter(incident=incident).exists():
+        return None
+    policy = incident.service.escalation_policy
+    escalation = Escalation.objects.create(
+        incident=incident,
+        policy_name=policy.name,
+        # The chain as data, so later edits of the policy don't change a running escalation.
+        snapshot=policy.snapshot(),
+        next_at=now,
+        started_at=now,
+        enqueued_at=now,
+    )
+    _timeline(
+        incident,
+        timeline.Kind.ESCALATION,
+        _("Escalation policy %(policy)s started.") % {"policy": policy.name},
+        {"policy": policy.pk},
+    )
+    transaction.on_commit(lambda: enqueue(ADVANCE_TASK, escalation.pk))
     return escalation
 
 
-def _policy_of(service):
-    policy_id = getattr(service, "escalation_policy_id", None)
-    if not policy_id:
-        return None
-    return service.escalation_policy
+def start(incident_id, *, now=None, inline=False):
+    """Start the chain of a triggered incident that has none yet, and fire its first step. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("service").get(pk=incident_id)
+        escalation = begin(incident, now=now)
+    if escalation is not None:
+        advance(escalation.pk, now=now, inline=inline)
+    return escalation
 
 
 def stop(incident, *, state):
@@ -91,8 +101,6 @@ def stop(incident, *, state):
 
 def notify_paged_people(incident, *, purpose, now=None):
     """Tell everyone paged for the incident that it was acknowledged or resolved (per their preference)."""
-    from comms.models import profile_of
-
     now = now or timezone.now()
     wanted = "notify_on_acknowledge" if purpose == Notification.Purpose.ACKNOWLEDGED else "notify_on_resolve"
     users = {page.user for page in Page.objects.filter(incident=incident).select_related("user")}
@@ -100,11 +108,11 @@ def notify_paged_people(incident, *, purpose, now=None):
     for user in users:
         if not getattr(profile_of(user), wanted):
             continue
-        for method, _delay in _methods_for(user, immediate_only=True):
+        for method, _delay in paging_methods(user, immediate_only=True):
             created += _create_notification(
                 incident=incident, page=None, purpose=purpose, user=user, method=method, delay=0, due=now, now=now
             )
-    _enqueue_on_commit(created)
+    PAGES.enqueue_on_commit(created)
 
 
 # --- firing steps ---------------------------------------------------------------
@@ -137,7 +145,7 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
                 escalation.next_at = None
                 _timeline(
                     incident,
-                    "escalation",
+                    timeline.Kind.ESCALATION,
                     _("The escalation chain is exhausted: nobody acknowledged after %(rounds)s round(s).")
                     % {"rounds": escalation.repeat + 1},
                 )
@@ -149,16 +157,16 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
             if not users:
                 _timeline(
                     incident,
-                    "escalation",
+                    timeline.Kind.ESCALATION,
                     _("Step %(step)s (round %(round)s) has nobody to page; moving on.") % label,
                     {"round": escalation.round, "step": escalation.step},
                 )
                 continue
             created += _page(incident, escalation, users, now)
-            names = ", ".join(user.get_full_name() or user.get_username() for user, _via in users)
+            names = ", ".join(display_name(user) for user, _via in users)
             _timeline(
                 incident,
-                "escalation",
+                timeline.Kind.ESCALATION,
                 (_("Step %(step)s (round %(round)s) paged %(names)s.") % {**label, "names": names})
                 + (" " + _("Escalated by %(who)s.") % {"who": by} if by else ""),
                 {"round": escalation.round, "step": escalation.step, "users": [u.pk for u, _via in users]},
@@ -168,10 +176,10 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
         escalation.enqueued_at = None
         escalation.save(update_fields=["state", "round", "step", "next_at", "enqueued_at"])
     if inline and created:
-        _enqueue_on_commit(created[1:])
+        PAGES.enqueue_on_commit(created[1:])
         transaction.on_commit(lambda: send(created[0]))
     else:
-        _enqueue_on_commit(created)
+        PAGES.enqueue_on_commit(created)
     logger.info(
         "escalation advanced incident=%s round=%s step=%s state=%s next_at=%s",
         incident.number,
@@ -219,9 +227,6 @@ def resolve_targets(targets, *, at):
 
 
 def _on_call(schedule_id, at):
-    from rotations.models import Schedule
-    from rotations.oncall import users_on_call
-
     schedule = Schedule.objects.filter(pk=schedule_id).first()
     if schedule is None:
         return []
@@ -240,13 +245,12 @@ def _page(incident, escalation, users, now):
         )
         if not page_created:
             continue
-        methods = _methods_for(user)
+        methods = paging_methods(user)
         if not methods:
             _timeline(
                 incident,
-                "delivery",
-                _("%(name)s has no way to be reached (no contact method, no e-mail).")
-                % {"name": user.get_full_name() or user.get_username()},
+                timeline.Kind.DELIVERY,
+                _("%(name)s has no way to be reached (no contact method, no e-mail).") % {"name": display_name(user)},
             )
         for method, delay in methods:
             created += _create_notification(
@@ -262,22 +266,6 @@ def _page(incident, escalation, users, now):
                 step=escalation.step,
             )
     return created
-
-
-def _methods_for(user, *, immediate_only=False):
-    """(contact method, delay) pairs from the person's rules; e-mail at once when they have none."""
-    from comms.models import ContactMethod, NotificationRule
-
-    rules = NotificationRule.objects.filter(user=user, contact_method__enabled=True).select_related("contact_method")
-    pairs = [(rule.contact_method, rule.delay_minutes) for rule in rules]
-    if immediate_only:
-        pairs = [(m, d) for m, d in pairs if d == 0]
-    if pairs:
-        return pairs
-    method = ContactMethod.objects.filter(user=user, kind=ContactMethod.Kind.EMAIL, enabled=True).first()
-    if method is None and user.email:
-        method = ContactMethod.objects.create(user=user, kind=ContactMethod.Kind.EMAIL, address=user.email)
-    return [(method, 0)] if method else []
 
 
 def _create_notification(*, incident, page, purpose, user, method, delay, due, now, round_=-1, step=-1):
@@ -301,79 +289,61 @@ def _create_notification(*, incident, page, purpose, user, method, delay, due, n
     return [notification.pk] if immediate else []
 
 
-def _enqueue_on_commit(notification_ids):
-    for notification_id in notification_ids:
-        transaction.on_commit(lambda pk=notification_id: enqueue("incidents.tasks.send_notification", pk))
-
-
 # --- sending ----------------------------------------------------------------------
+
+
+def _prepare(notification, cache):
+    """What to send where, or None when a page is no longer wanted (the incident is not triggered any more)."""
+    if notification.purpose == Notification.Purpose.PAGE and notification.incident.status != Status.TRIGGERED:
+        return None
+    return notification.contact_method, build_message(notification)
+
+
+def _recorded(outcomes):
+    """Every attempt on the incident's timeline, in the transaction that records it."""
+    for outcome in outcomes:
+        notification, result = outcome.row, outcome.result
+        if result is None:
+            continue
+        facts = {
+            "purpose": notification.get_purpose_display(),
+            "name": display_name(notification.user),
+            "method": notification.contact_method.get_kind_display(),
+            "attempt": notification.attempts,
+            "attempts": notification.attempts,
+            "delay": outcome.retry_in,
+        }
+        if outcome.status == Notification.Status.SENT:
+            message = _("%(purpose)s sent to %(name)s by %(method)s.") % facts
+            data = {"notification": notification.pk, "attempt": notification.attempts}
+        elif outcome.status == Notification.Status.PENDING:
+            message = (
+                _("Could not reach %(name)s by %(method)s (attempt %(attempt)s); retrying in %(delay)s s.") % facts
+            )
+            data = {"notification": notification.pk, "error": result.error[:500]}
+        else:
+            message = _("Could not reach %(name)s by %(method)s after %(attempts)s attempts.") % facts
+            data = {"notification": notification.pk, "error": result.error[:500]}
+        _timeline(notification.incident, timeline.Kind.DELIVERY, message, data)
+
+
+# One page per task, so that a slow provider never holds back another person's page.
+PAGES = Outbox(
+    Notification,
+    task="incidents.tasks.send_notifications",
+    prepare=_prepare,
+    recorded=_recorded,
+    select_related=("incident", "incident__service", "user", "contact_method"),
+    batch=1,
+    claim_chunk=1,
+    reenqueue_after=REENQUEUE_AFTER,
+    tick_batch=TICK_BATCH,
+)
 
 
 def send(notification_id, *, now=None):
     """Deliver one due message, once. Returns True when this call sent it."""
-    from comms.delivery import deliver
-    from incidents.messages import build_message
-
-    now = now or timezone.now()
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=Notification.Status.PENDING, due_at__lte=now
-    ).update(status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if claimed != 1:
-        return False
-    notification = Notification.objects.select_related("incident", "user", "contact_method", "incident__service").get(
-        pk=notification_id
-    )
-    incident = notification.incident
-    if notification.purpose == Notification.Purpose.PAGE and incident.status != Status.TRIGGERED:
-        Notification.objects.filter(pk=notification_id).update(status=Notification.Status.CANCELLED)
-        return False
-    result = deliver(notification.contact_method, build_message(notification))
-    who = notification.user.get_full_name() or notification.user.get_username()
-    method = notification.contact_method.get_kind_display()
-    with transaction.atomic():
-        if result.ok:
-            Notification.objects.filter(pk=notification_id).update(
-                status=Notification.Status.SENT,
-                sent_at=timezone.now(),
-                provider_response=result.response[:2000],
-                error="",
-            )
-            _timeline(
-                incident,
-                "delivery",
-                _("%(purpose)s sent to %(name)s by %(method)s.")
-                % {"purpose": notification.get_purpose_display(), "name": who, "method": method},
-                {"notification": notification.pk, "attempt": notification.attempts},
-            )
-        elif (delay := retry_delay(notification.attempts)) is not None:
-            Notification.objects.filter(pk=notification_id).update(
-                status=Notification.Status.PENDING,
-                due_at=timezone.now() + timedelta(seconds=delay),
-                enqueued_at=None,
-                error=result.error[:2000],
-                provider_response=result.response[:2000],
-            )
-            _timeline(
-                incident,
-                "delivery",
-                _("Could not reach %(name)s by %(method)s (attempt %(attempt)s); retrying in %(delay)s s.")
-                % {"name": who, "method": method, "attempt": notification.attempts, "delay": delay},
-                {"notification": notification.pk, "error": result.error[:500]},
-            )
-        else:
-            Notification.objects.filter(pk=notification_id).update(
-                status=Notification.Status.FAILED,
-                error=result.error[:2000],
-                provider_response=result.response[:2000],
-            )
-            _timeline(
-                incident,
-                "delivery",
-                _("Could not reach %(name)s by %(method)s after %(attempts)s attempts.")
-                % {"name": who, "method": method, "attempts": notification.attempts},
-                {"notification": notification.pk, "error": result.error[:500]},
-            )
-    return result.ok
+    return PAGES.send([notification_id], now=now) == 1
 
 
 # --- the ticker -------------------------------------------------------------------
@@ -387,15 +357,6 @@ def tick(now=None):
     due = Escalation.objects.filter(not_handed, state=Escalation.State.RUNNING, next_at__lte=now)
     for pk in list(due.values_list("pk", flat=True)[:TICK_BATCH]):
         if due.filter(pk=pk).update(enqueued_at=now) == 1:
-            enqueue("incidents.tasks.advance_escalation", pk)
+            enqueue(ADVANCE_TASK, pk)
             handed += 1
-    # A message whose worker died mid-send goes back to pending: better twice than never.
-    Notification.objects.filter(status=Notification.Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER).update(
-        status=Notification.Status.PENDING, enqueued_at=None
-    )
-    pending = Notification.objects.filter(not_handed, status=Notification.Status.PENDING, due_at__lte=now)
-    for pk in list(pending.values_list("pk", flat=True)[:TICK_BATCH]):
-        if pending.filter(pk=pk).update(enqueued_at=now) == 1:
-            enqueue("incidents.tasks.send_notification", pk)
-            handed += 1
-    return handed
+    return handed + PAGES.recover(now)

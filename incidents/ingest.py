@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents import lifecycle
-from incidents.models import Alert, Incident, Severity, Status
+from incidents.models import Alert, Incident, Integration, Severity, Status
+from project.rawjson import EventRejected
 
 logger = logging.getLogger(__name__)
 
@@ -428,3 +429,18 @@ def _refresh_details(incident, data):
         fields.append("description")
     if fields:
         incident.save(update_fields=fields)
+
+
+def integration_for(key, kind):
+    """The enabled integration of this kind with this key, or EventRejected saying why not."""
+    integration = Integration.by_key(key) if isinstance(key, str) and key else None
+    if integration is None:
+        raise EventRejected(404 if kind == Integration.Kind.ALERTMANAGER else 400, "Unknown integration key.")
+    if integration.kind != kind:
+        raise EventRejected(
+            400,
+            f"This key belongs to an integration of kind {integration.kind!r}; send its events to {integration.url}",
+        )
+    if not integration.enabled:
+        raise EventRejected(403, "This integration is disabled.")
+    return integration

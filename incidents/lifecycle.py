@@ -1,7 +1,9 @@
 """Every change of an incident's state goes through one function here.
 
-Each function owns its transaction, writes the timeline entry in that same
-transaction and schedules follow-up work only after commit.
+Each function owns its transaction and writes, in that same transaction, its
+timeline entry, whatever it makes due (a new incident's escalation, due now)
+and the event that apps above incidents follow (`incidents.events`); it hands
+work to the queue only after commit, which just speeds it up.
 """
 
 import logging
@@ -12,10 +14,18 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents import escalation
-from incidents.models import Escalation, Incident, IncidentCounter, Notification, Severity, Status, TimelineEntry
+from incidents import escalation, events, timeline
+from incidents.models import (
+    Escalation,
+    Incident,
+    IncidentCounter,
+    IncidentEvent,
+    Notification,
+    Severity,
+    Status,
+    TimelineEntry,
+)
 from project.api import ConflictError
-from project.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -26,19 +36,8 @@ class TransitionError(ConflictError):
     """The incident's current state does not allow this change."""
 
 
-def _actor_fields(by, actor_name):
-    return {"actor": by, "actor_name": "" if by else (actor_name or "Piquet")}
-
-
 def _write(incident, kind, message, *, by=None, actor_name="", data=None, at=None):
-    return TimelineEntry.objects.create(
-        incident=incident,
-        kind=kind,
-        message=message,
-        data=data or {},
-        at=at or timezone.now(),
-        **_actor_fields(by, actor_name),
-    )
+    return timeline.record(incident, kind, message, by=by, actor_name=actor_name, data=data, at=at)
 
 
 def _next_number():
@@ -64,10 +63,10 @@ def lock_open(service, dedup_key):
     return next(iter(found), None)
 
 
-def _after_trigger(incident):
-    # One task per new incident: it starts the call chain first, then runs the
-    # follow-ups of other apps (settings.PIQUET_ON_INCIDENT_TRIGGERED).
-    enqueue("incidents.tasks.incident_triggered", incident.pk)
+def _started(incident, *, now):
+    """What a new incident starts, in its own transaction: its call chain, due now, and the event others follow."""
+    escalation.begin(incident, now=now)
+    events.emit(incident, IncidentEvent.Kind.TRIGGERED)
 
 
 def open_or_join(
@@ -118,6 +117,7 @@ def open_or_join(
                 data=data,
                 at=now,
             )
+            _started(incident, now=now)
     except IntegrityError:
         incident = lock_open(service, dedup_key)
         if incident is None:
@@ -145,7 +145,6 @@ def open_or_join(
         dedup_key,
         severity,
     )
-    transaction.on_commit(lambda: _after_trigger(incident))
     return incident, True
 
 
@@ -209,7 +208,7 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
             by=by,
             at=now,
         )
-        transaction.on_commit(lambda: _after_trigger(incident))
+        _started(incident, now=now)
     logger.info("incident declared number=%s service=%s by=%s", incident.number, service.slug, by)
     return incident
 
@@ -248,6 +247,7 @@ def resolve(incident, *, by=None, actor_name="", message=""):
         _write(incident, TimelineEntry.Kind.RESOLVED, message or _("Resolved"), by=by, actor_name=actor_name)
         escalation.stop(incident, state=Escalation.State.RESOLVED)
         escalation.notify_paged_people(incident, purpose=Notification.Purpose.RESOLVED)
+        events.emit(incident, IncidentEvent.Kind.RESOLVED)
     logger.info("incident resolved number=%s by=%s", incident.number, by or actor_name)
     return incident
 
@@ -264,6 +264,7 @@ def add_note(incident, *, by, message):
 
 
 def change_severity(incident, *, severity, by=None, actor_name=""):
+    """Raise or lower the incident's severity; stakeholder cadence and notices follow (an event)."""
     if severity not in Severity.values:
         raise ValueError(_("Unknown severity %(severity)s.") % {"severity": severity})
     with transaction.atomic():
@@ -281,6 +282,8 @@ def change_severity(incident, *, severity, by=None, actor_name=""):
             actor_name=actor_name,
             data={"from": old, "to": severity},
         )
+        events.emit(incident, IncidentEvent.Kind.SEVERITY_CHANGED, old=old, new=severity)
+    logger.info("incident severity number=%s from=%s to=%s", incident.number, old, severity)
     return incident
 
 
@@ -310,7 +313,7 @@ def escalate(incident, *, by=None, actor_name=""):
                 chain.snapshot = {**chain.snapshot, "repeat": chain.repeat + 1}
             chain.state = Escalation.State.RUNNING
             chain.save(update_fields=["state", "snapshot"])
-        _write(incident, "escalated", _("Escalated"), by=by, actor_name=actor_name)
+        _write(incident, TimelineEntry.Kind.ESCALATED, _("Escalated"), by=by, actor_name=actor_name)
     if chain is None:
         escalation.start(incident.pk)
     else:

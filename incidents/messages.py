@@ -3,10 +3,10 @@
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from comms.delivery import Message
-from comms.notify import person_language
+from delivery.transports import Message, deliver
 from incidents.links import ack_url, voice_url
 from incidents.models import Notification
+from people.models import person_language
 
 
 def build_message(notification):
@@ -66,3 +66,19 @@ def build_message(notification):
             "sent_at": timezone.now().isoformat(),
         },
     )
+
+
+def send_test_notification(method):
+    """Send a short test message by one contact method, now; return the delivery Result."""
+    with translation.override(person_language(method.user)):
+        message = Message(
+            subject=_("Piquet test notification"),
+            text=_("This is a test notification from Piquet. If you read this, %(method)s works.")
+            % {"method": method.get_kind_display()},
+            event={
+                "event": "test",
+                "user": {"id": method.user_id, "username": method.user.get_username()},
+                "sent_at": timezone.now().isoformat(),
+            },
+        )
+    return deliver(method, message)

@@ -6,30 +6,26 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.models import Incident, IncidentRole, TimelineEntry
+from incidents import events, timeline
+from incidents.models import Incident, IncidentEvent, IncidentRole
+from people.models import display_name
 
 logger = logging.getLogger(__name__)
 
 
-def _name(user):
-    return user.get_full_name() or user.get_username()
-
-
 def assign(incident, *, role, user, by=None, now=None):
-    """Give `role` on the incident to `user` (replacing whoever held it); on the timeline; the person is told.
+    """Give `role` on the incident to `user` (replacing whoever held it); on the timeline; the person is told
+    (an event that comms follows).
 
     Assigning the same person again changes nothing. Returns the IncidentRole.
     """
-    from comms import stakeholders
-    from comms.models import Delivery
-
     if role not in IncidentRole.Role.values:
         raise ValueError(
             _("Unknown role %(role)s; expected one of %(choices)s.")
             % {"role": role, "choices": ", ".join(IncidentRole.Role.values)}
         )
     if not user.is_active:
-        raise ValueError(_("%(name)s is not an active user.") % {"name": _name(user)})
+        raise ValueError(_("%(name)s is not an active user.") % {"name": display_name(user)})
     now = now or timezone.now()
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -41,30 +37,27 @@ def assign(incident, *, role, user, by=None, now=None):
             holder = IncidentRole.objects.create(
                 incident=incident, role=role, user=user, assigned_by=by, assigned_at=now
             )
-            message = _("%(name)s is now %(role)s.") % {"name": _name(user), "role": label}
+            message = _("%(name)s is now %(role)s.") % {"name": display_name(user), "role": label}
         else:
             previous = current.user
             IncidentRole.objects.filter(pk=current.pk).update(user=user, assigned_by=by, assigned_at=now)
             holder = IncidentRole.objects.get(pk=current.pk)
             message = _("%(name)s is now %(role)s, taking over from %(previous)s.") % {
-                "name": _name(user),
+                "name": display_name(user),
                 "role": label,
-                "previous": _name(previous),
+                "previous": display_name(previous),
             }
-        TimelineEntry.objects.create(
-            incident=incident,
-            kind="role",
-            actor=by,
-            actor_name="" if by else "Piquet",
+        timeline.record(
+            incident,
+            timeline.Kind.ROLE,
+            message,
+            by=by,
             at=now,
-            message=message,
             data={"role": role, "user": user.pk, "previous": current.user_id if current else None},
         )
-        key = f"role:{holder.pk}:{int(now.timestamp() * 1000)}"
-        stakeholders.create_for_person(
-            user=user, key=key, purpose=Delivery.Purpose.ROLE, incident=incident, data={"role": role}, now=now
+        events.emit(
+            incident, IncidentEvent.Kind.ROLE_ASSIGNED, role=role, user=user.pk, holder=holder.pk, at=now.isoformat()
         )
-        stakeholders.hand_out_on_commit(key)
     logger.info("incident role incident=%s role=%s user=%s", incident.number, role, user.pk)
     return holder
 

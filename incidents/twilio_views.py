@@ -15,11 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from comms.models import ContactMethod
-from comms.notify import person_language
 from incidents import lifecycle
 from incidents.models import Incident
 from incidents.views import resolve_action_token
+from people.models import ContactMethod, person_language
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ STAKEHOLDERS = "Stakeholders"
 ROLE_NAMES = (MANAGERS, RESPONDERS, STAKEHOLDERS)
 
 # Apps whose models every role may read.
-PIQUET_APPS = ("incidents", "rotations", "comms", "releases")
+PIQUET_APPS = ("people", "incidents", "rotations", "comms", "releases")
 
 # (app_label, model) pairs responders may change: they work incidents.
 RESPONDER_MODELS = {

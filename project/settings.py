@@ -42,11 +42,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    # Ours, lowest first: each app imports only the apps above it in this list.
     "project",
+    "people",
+    "delivery",
     "rotations",
-    "comms",
     "incidents",
+    "comms",
     "releases",
+    "worker",
 ]
 
 MIDDLEWARE = [
@@ -186,9 +190,6 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 # Largest alert event accepted by the ingestion endpoints, in bytes.
 PIQUET_MAX_EVENT_BYTES = 512 * 1024
 
-# Dotted paths of background tasks run (with the incident id) after an incident
-# is triggered; other apps add their follow-up work here without an import cycle.
-PIQUET_ON_INCIDENT_TRIGGERED = ["releases.tasks.add_recent_deployments", "comms.tasks.incident_triggered"]
 
 # Release gate: incident severities that freeze their service, and who hears when a freeze begins or ends
 # (e-mail addresses and Apprise URLs, comma-separated in the environment).

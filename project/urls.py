@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("incidents.urls")),
+    path("", include("people.urls")),
     path("", include("rotations.urls")),
     path("", include("comms.urls")),
     path("", include("releases.urls")),

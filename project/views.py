@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from project.models import Heartbeat
+
 logger = logging.getLogger(__name__)
 
 
@@ -18,7 +20,6 @@ def healthz(request):
     except DatabaseError as exc:
         logger.error("healthz: database unavailable: %s", exc.__class__.__name__)
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    from project.models import Heartbeat
 
     worker = Heartbeat.objects.filter(name="worker").values_list("at", flat=True).first()
     return JsonResponse(

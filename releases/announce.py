@@ -14,6 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from delivery.transports import APPRISE, EMAIL, Message, Target
+from delivery.transports import deliver as deliver_to
+from project.text import mask_address
 from releases import windows as window_math
 from releases.models import FreezeAnnouncement, ReleaseWindow
 
@@ -32,20 +35,15 @@ def recipients():
 
 
 def deliver(subject, body):
-    """Send to every configured recipient through the comms delivery; returns the errors (empty when all went out)."""
-    from comms.delivery import Message
-    from comms.delivery import deliver as deliver_to
-    from comms.models import ContactMethod
-
+    """Send to every configured recipient; returns the errors (empty when all went out)."""
     emails, urls = recipients()
     message = Message(subject=subject, text=body)
-    targets = [ContactMethod(kind=ContactMethod.Kind.EMAIL, address=a) for a in emails]
-    targets += [ContactMethod(kind=ContactMethod.Kind.APPRISE, address=u) for u in urls]
+    targets = [Target(kind=EMAIL, address=a) for a in emails] + [Target(kind=APPRISE, address=u) for u in urls]
     errors = []
     for method in targets:
         result = deliver_to(method, message)
         if not result.ok:
-            errors.append(f"{method.masked_address}: {result.error}")
+            errors.append(f"{mask_address(method.kind, method.address)}: {result.error}")
     return errors
 
 

@@ -1,15 +1,21 @@
-"""Recording a deployment with the gate's decision at that moment."""
+"""Recording a deployment with the gate's decision at that moment; what changed before an incident."""
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from incidents import timeline
+from incidents.models import Incident
 from project.queue import enqueue
 from releases import gate
 from releases.models import Deployment
 
 logger = logging.getLogger(__name__)
+
+RECENT_DEPLOYMENTS = timedelta(hours=2)
 
 
 def _flag_later(deployment):
@@ -75,3 +81,60 @@ def record_deployment(
 def _jsonable(reason):
     until = reason.get("until")
     return {**reason, "until": until.isoformat() if until else None}
+
+
+def add_recent_deployments(incident_id):
+    """Write the deployments to the incident's service in the 2 hours before it onto its timeline. Once."""
+
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("service").filter(pk=incident_id).first()
+        if incident is None:
+            return 0
+        if timeline.has(incident, timeline.Kind.DEPLOYMENTS):
+            return 0
+        deployments = list(
+            Deployment.objects.filter(
+                service=incident.service,
+                deployed_at__gte=incident.created_at - RECENT_DEPLOYMENTS,
+                deployed_at__lte=incident.created_at,
+            ).order_by("-deployed_at", "-id")
+        )
+        if not deployments:
+            return 0
+        lines = [
+            _("%(time)s %(version)s to %(environment)s by %(actor)s (%(decision)s)")
+            % {
+                "time": timezone.localtime(d.deployed_at).strftime("%H:%M"),
+                "version": d.version or "?",
+                "environment": d.environment or "?",
+                "actor": d.actor or "?",
+                "decision": d.get_decision_display(),
+            }
+            for d in deployments
+        ]
+        message = (
+            _("What changed? %(count)s deployment(s) to %(service)s in the 2 hours before:")
+            % {"count": len(deployments), "service": incident.service.name}
+            + "\n"
+            + "\n".join(lines)
+        )
+        timeline.record(
+            incident,
+            timeline.Kind.DEPLOYMENTS,
+            message,
+            data={
+                "deployments": [
+                    {
+                        "id": d.pk,
+                        "version": d.version,
+                        "environment": d.environment,
+                        "deployed_at": d.deployed_at.isoformat(),
+                        "actor": d.actor,
+                        "url": d.url,
+                        "decision": d.decision,
+                    }
+                    for d in deployments
+                ]
+            },
+        )
+    return len(deployments)

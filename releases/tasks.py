@@ -1,21 +1,19 @@
 """django-q2 entry points: thin, idempotent, safe to run late or twice."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from delivery.transports import EMAIL, Message, Target, deliver
 from project.roles import MANAGERS
+from releases.announce import announce_due
+from releases.models import Deployment
 
 logger = logging.getLogger(__name__)
 
-RECENT_DEPLOYMENTS = timedelta(hours=2)
-TIMELINE_KIND = "deployments"
 SCHEDULES = (
     {
         "name": "releases: announce freezes",
@@ -27,69 +25,8 @@ SCHEDULES = (
 )
 
 
-def add_recent_deployments(incident_id):
-    """Write the deployments to the incident's service in the 2 hours before it onto its timeline. Once."""
-    from incidents.models import Incident, TimelineEntry
-    from releases.models import Deployment
-
-    with transaction.atomic():
-        incident = Incident.objects.select_for_update().select_related("service").filter(pk=incident_id).first()
-        if incident is None:
-            return 0
-        if TimelineEntry.objects.filter(incident=incident, kind=TIMELINE_KIND).exists():
-            return 0
-        deployments = list(
-            Deployment.objects.filter(
-                service=incident.service,
-                deployed_at__gte=incident.created_at - RECENT_DEPLOYMENTS,
-                deployed_at__lte=incident.created_at,
-            ).order_by("-deployed_at", "-id")
-        )
-        if not deployments:
-            return 0
-        lines = [
-            _("%(time)s %(version)s to %(environment)s by %(actor)s (%(decision)s)")
-            % {
-                "time": timezone.localtime(d.deployed_at).strftime("%H:%M"),
-                "version": d.version or "?",
-                "environment": d.environment or "?",
-                "actor": d.actor or "?",
-                "decision": d.get_decision_display(),
-            }
-            for d in deployments
-        ]
-        message = (
-            _("What changed? %(count)s deployment(s) to %(service)s in the 2 hours before:")
-            % {"count": len(deployments), "service": incident.service.name}
-            + "\n"
-            + "\n".join(lines)
-        )
-        TimelineEntry.objects.create(
-            incident=incident,
-            kind=TIMELINE_KIND,
-            actor_name="Piquet",
-            message=message,
-            data={
-                "deployments": [
-                    {
-                        "id": d.pk,
-                        "version": d.version,
-                        "environment": d.environment,
-                        "deployed_at": d.deployed_at.isoformat(),
-                        "actor": d.actor,
-                        "url": d.url,
-                        "decision": d.decision,
-                    }
-                    for d in deployments
-                ]
-            },
-        )
-    return len(deployments)
-
-
 def notify_flagged_deployment(deployment_id):
     """Tell the managers about a deploy that went out while the gate was blocked. Once."""
-    from releases.models import Deployment
 
     claimed = Deployment.objects.filter(pk=deployment_id, flagged=True, managers_notified_at=None).update(
         managers_notified_at=timezone.now()
@@ -123,13 +60,13 @@ def notify_flagged_deployment(deployment_id):
         "reasons": reasons,
         "link": settings.PIQUET_BASE_URL + f"/admin/releases/deployment/{deployment.pk}/change/",
     }
-    send_mail(subject, body, None, emails)
-    logger.info("flagged deployment notified id=%s managers=%s", deployment_id, len(emails))
-    return len(emails)
+    message = Message(subject=subject, text=body)
+    sent = sum(1 for email in emails if deliver(Target(kind=EMAIL, address=email), message).ok)
+    logger.info("flagged deployment notified id=%s managers=%s sent=%s", deployment_id, len(emails), sent)
+    return sent
 
 
 def announce_freezes():
-    from releases.announce import announce_due
 
     return announce_due()
 

@@ -58,6 +58,34 @@ def subprocess_env(**extra):
     return env
 
 
+def run_follow_ups():
+    """What the worker's ticker does for incident events: hand each due one to its task, until none is left."""
+    from worker import followups
+
+    handed = total = 0
+    while (handed := followups.hand_out()) and total < 1000:
+        total += handed
+    return total
+
+
+@pytest.fixture
+def run_tasks(monkeypatch, django_capture_on_commit_callbacks):
+    """Run django-q2 tasks in-process as soon as the transaction that enqueued them commits, then (on leaving
+    the block) the follow-ups of the incident events it wrote, as the worker's ticker would."""
+    from contextlib import contextmanager
+
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
+
+    @contextmanager
+    def run():
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            yield callbacks
+        with django_capture_on_commit_callbacks(execute=True):
+            run_follow_ups()
+
+    return run
+
+
 @pytest.fixture
 def responder(db):
     return UserFactory(username="rita", first_name="Rita", last_name="Responder", roles=[RESPONDERS])

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from incidents.models import Incident, Service
 from releases import windows as window_math
-from releases.models import Deployment, FreezeException, ReleaseWindow
+from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
 
 
 class LenientDateTimeField(serializers.DateTimeField):
@@ -216,7 +216,6 @@ class ReleaseWindowSerializer(serializers.ModelSerializer):
         return self._cron(value)
 
     def _cron(self, value):
-        from releases.models import validate_cron
 
         value = " ".join((value or "").split())
         try:

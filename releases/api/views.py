@@ -9,9 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.api.ingest_views import EVENT_ERROR, EventRejected, RawJSONView
-from incidents.ingest import parse_timestamp
+from incidents.ingest import integration_for, parse_timestamp
 from incidents.models import Integration
+from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
+from project.rawjson import EventRejected, RawJSONView
 from releases import approvals, deployments, gate
 from releases.api import auth
 from releases.api.serializers import (
@@ -206,7 +207,7 @@ class ChangeEventView(RawJSONView):
         data = self.read_json(request)
         if not isinstance(data, dict):
             raise EventRejected(400, "Event object is invalid", ["The body must be a JSON object."])
-        integration = self.integration_for(data.get("routing_key"), Integration.Kind.EVENTS_V2)
+        integration = integration_for(data.get("routing_key"), Integration.Kind.EVENTS_V2)
         fields = parse_change_event(data)
         deployments.record_deployment(
             service=integration.service, integration=integration, source="change_event", **fields

@@ -2,19 +2,9 @@
 
 import pytest
 
-from comms.models import ContactMethod, Profile, StakeholderGroup, Subscriber
+from comms.models import StakeholderGroup, Subscriber
+from people.models import ContactMethod, Profile
 from tests.factories import IncidentFactory, UserFactory
-
-
-@pytest.fixture
-def run_tasks(monkeypatch, django_capture_on_commit_callbacks):
-    """Run django-q2 tasks in-process, as soon as the transaction that enqueued them commits."""
-    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
-
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-
-    return run
 
 
 @pytest.fixture

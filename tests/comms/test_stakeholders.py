@@ -12,8 +12,8 @@ from django.core import mail
 from django.utils import timezone
 
 from comms import cadence, stakeholders
-from comms.delivery import sign
 from comms.models import Delivery, StakeholderGroup, StatusUpdate, Subscriber
+from delivery.transports import sign
 from incidents.models import Incident, TimelineEntry
 from tests.comms.conftest import add_subscriber
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
@@ -322,8 +322,8 @@ def test_a_batch_given_to_two_workers_is_sent_once(responder, customers, sev1, h
     stakeholders.fan_out(update.pk)
     ids = list(update.deliveries.values_list("pk", flat=True))
 
-    assert stakeholders.send_many(ids) == 30
-    assert stakeholders.send_many(ids) == 0
+    assert stakeholders.DELIVERIES.send(ids) == 30
+    assert stakeholders.DELIVERIES.send(ids) == 0
     assert len(http_receiver.requests) == 30
 
 
@@ -334,16 +334,16 @@ def test_rows_left_when_the_time_budget_is_spent_go_back_to_the_ticker(
 
     add_subscriber(customers, Subscriber.Kind.WEBHOOK, f"{http_receiver.url}/hook")
     update = status_updates.post(sev1, phase="identified", message="Found it.", by=responder)
-    monkeypatch.setattr(stakeholders, "TASK_BUDGET", -1)
+    monkeypatch.setattr(stakeholders.DELIVERIES, "budget", -1)
     stakeholders.fan_out(update.pk)  # its batch task runs at once, and finds no time left
     ids = list(update.deliveries.values_list("pk", flat=True))
 
-    assert stakeholders.send_many(ids) == 0
+    assert stakeholders.DELIVERIES.send(ids) == 0
     assert http_receiver.requests == []
     delivery = Delivery.objects.get(pk=ids[0])
     assert delivery.status == Delivery.Status.PENDING and delivery.enqueued_at is None
 
-    monkeypatch.setattr(stakeholders, "TASK_BUDGET", 40)
+    monkeypatch.setattr(stakeholders.DELIVERIES, "budget", 40)
     with run_tasks():
         cadence.tick()
     assert len(http_receiver.requests) == 1

@@ -224,7 +224,7 @@ def _fan_out(update):
     from comms import stakeholders
 
     stakeholders.fan_out(update.pk)
-    stakeholders.send_many(list(update.deliveries.values_list("pk", flat=True)))
+    stakeholders.DELIVERIES.send(list(update.deliveries.values_list("pk", flat=True)))
 
 
 def _busy_history(services, days=90):

@@ -8,10 +8,10 @@ import time_machine
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from comms.delivery import Message, deliver
-from comms.models import ContactMethod
+from delivery.transports import Message, deliver
 from incidents.links import ack_url, voice_url
 from incidents.models import Incident
+from people.models import ContactMethod
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db

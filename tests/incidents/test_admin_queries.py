@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from comms.models import ContactMethod, NotificationRule
 from incidents.models import Alert, Notification, Page
+from people.models import ContactMethod, NotificationRule
 from rotations.models import EscalationPolicy, EscalationStep, Schedule
 from tests.factories import IncidentFactory, IntegrationFactory, UserFactory
 
@@ -16,8 +16,8 @@ CHANGELISTS = [
     "/admin/incidents/alert/",
     "/admin/incidents/timelineentry/",
     "/admin/incidents/notification/",
-    "/admin/comms/contactmethod/",
-    "/admin/comms/notificationrule/",
+    "/admin/people/contactmethod/",
+    "/admin/people/notificationrule/",
     "/admin/rotations/escalationpolicy/",
     "/admin/auth/user/",
 ]

@@ -57,34 +57,31 @@ def test_empty_or_huge_notes_are_refused(responder, service):
         lifecycle.add_note(incident, by=responder, message="x" * 10_001)
 
 
-def test_one_follow_up_task_is_enqueued_after_commit(service, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_new_incident_writes_its_escalation_and_its_event_in_its_own_transaction(
+    service, django_capture_on_commit_callbacks, monkeypatch
+):
+    from incidents.models import Escalation, IncidentEvent
+    from rotations.models import EscalationPolicy
+
+    service.escalation_policy = EscalationPolicy.objects.create(name="Website on call")
+    service.save()
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: calls.append(args))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         incident = IncidentFactory(service=service)
+    # What the incident starts is in the database with it: a lost enqueue cannot lose it.
+    escalation = Escalation.objects.get(incident=incident)
+    assert escalation.next_at == incident.created_at
+    assert list(IncidentEvent.objects.filter(incident=incident).values_list("kind", "done_at")) == [("triggered", None)]
     assert calls == []  # nothing leaves before the commit
     for callback in callbacks:
         callback()
-    assert calls == [("incidents.tasks.incident_triggered", incident.pk)]
+    assert calls == [("incidents.tasks.advance_escalation", escalation.pk)]
 
 
-def record_call(incident_id):
-    CALLS.append(incident_id)
+def test_an_incident_without_a_policy_has_no_escalation_but_its_event(service):
+    from incidents.models import Escalation, IncidentEvent
 
-
-def fail_call(incident_id):
-    raise RuntimeError("follow-up down")
-
-
-CALLS = []
-
-
-def test_the_follow_up_task_runs_every_hook_even_when_one_fails(service, settings):
-    from incidents.tasks import incident_triggered
-
-    CALLS.clear()
-    settings.PIQUET_ON_INCIDENT_TRIGGERED = [f"{__name__}.fail_call", f"{__name__}.record_call"]
     incident = IncidentFactory(service=service)
-    with pytest.raises(RuntimeError, match="follow-up down"):
-        incident_triggered(incident.pk)
-    assert [incident.pk] == CALLS
+    assert not Escalation.objects.filter(incident=incident).exists()
+    assert IncidentEvent.objects.filter(incident=incident, kind="triggered").count() == 1

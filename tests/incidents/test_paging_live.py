@@ -14,8 +14,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from comms.models import ContactMethod, NotificationRule
 from incidents.models import Escalation, Incident, Notification
+from people.models import ContactMethod, NotificationRule
 from rotations.models import EscalationPolicy, EscalationStep
 from tests.conftest import subprocess_env
 from tests.factories import IntegrationFactory, ServiceFactory, UserFactory

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admin_index_shows_open_incidents_and_failed_deliveries(responder, service):
-    from comms.models import ContactMethod
+    from people.models import ContactMethod
 
     first = IncidentFactory(service=service, title="Checkout down")
     second = IncidentFactory(service=service)

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from comms.models import ContactMethod, NotificationRule
+from people.models import ContactMethod, NotificationRule
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from rest_framework import permissions, serializers, viewsets
 
-from comms.models import ContactMethod, NotificationRule, validate_address
+from people.models import MAX_RULE_DELAY_MINUTES, ContactMethod, NotificationRule, validate_address
 
 
 class OwnerOrManager(permissions.BasePermission):
@@ -19,7 +19,7 @@ class OwnerOrManager(permissions.BasePermission):
             return False
         if str(user.pk) == str(view.kwargs.get("user_pk")):
             return True
-        return user.has_perm(f"comms.change_{view.queryset.model._meta.model_name}")
+        return user.has_perm(f"people.change_{view.queryset.model._meta.model_name}")
 
 
 class ContactMethodSerializer(serializers.ModelSerializer):
@@ -50,8 +50,8 @@ class NotificationRuleSerializer(serializers.ModelSerializer):
             self.fields["contact_method"].queryset = ContactMethod.objects.filter(user_id=view.kwargs["user_pk"])
 
     def validate_delay_minutes(self, value):
-        if value > 1440:
-            raise serializers.ValidationError("At most 1440 minutes (24 hours).")
+        if value > MAX_RULE_DELAY_MINUTES:
+            raise serializers.ValidationError(f"At most {MAX_RULE_DELAY_MINUTES} minutes (24 hours).")
         return value
 
     def validate(self, attrs):

@@ -1,3 +1,5 @@
+"""Services, integrations, incidents, their alerts and their timeline."""
+
 import secrets
 import time
 
@@ -8,8 +10,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from comms.models import DeliveryStatus
 
 KEY_LENGTH = 32
 
@@ -277,7 +277,7 @@ class Alert(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """One line of an incident's history. Append-only."""
+    """One line of an incident's history. Append-only; written only through incidents.timeline."""
 
     class Kind(models.TextChoices):
         TRIGGERED = "triggered", _("Triggered")
@@ -287,12 +287,21 @@ class TimelineEntry(models.Model):
         NOTE = "note", _("Note")
         SEVERITY = "severity", _("Severity changed")
         ALERT = "alert", _("Alert")
+        ESCALATED = "escalated", _("Escalated by hand")
+        ESCALATION = "escalation", _("Escalation")
+        DELIVERY = "delivery", _("Page delivery")
+        ROLE = "role", _("Role assigned")
+        STATUS_UPDATE = "status_update", _("Stakeholder update")
+        STAKEHOLDERS = "stakeholders", _("Stakeholders reached")
+        UPDATE_REMINDER = "update_reminder", _("Update reminder")
+        DEPLOYMENTS = "deployments", _("Recent deployments")
+        FOLLOW_UP = "follow_up", _("Follow-up failed")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
-    kind = models.CharField(_("kind"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -326,218 +335,3 @@ class TimelineEntry(models.Model):
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_name or "Piquet"
-
-
-class Escalation(models.Model):
-    """The call chain running for one incident, on a snapshot of its policy."""
-
-    class State(models.TextChoices):
-        RUNNING = "running", _("Running")
-        ACKNOWLEDGED = "acknowledged", _("Stopped: acknowledged")
-        RESOLVED = "resolved", _("Stopped: resolved")
-        EXHAUSTED = "exhausted", _("Exhausted: nobody acknowledged")
-
-    incident = models.OneToOneField(
-        Incident, on_delete=models.CASCADE, related_name="escalation", verbose_name=_("incident")
-    )
-    policy_name = models.CharField(_("policy"), max_length=200, blank=True)
-    snapshot = models.JSONField(
-        _("policy snapshot"), default=dict, help_text=_("The chain as it was when the escalation started.")
-    )
-    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.RUNNING)
-    round = models.PositiveSmallIntegerField(_("round"), default=0)
-    step = models.SmallIntegerField(
-        _("step"), default=-1, help_text=_("Index of the last step fired; -1 before the first.")
-    )
-    next_at = models.DateTimeField(_("next escalation at"), null=True, blank=True, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    started_at = models.DateTimeField(_("started at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("escalation")
-        verbose_name_plural = _("escalations")
-
-    def __str__(self):
-        return f"#{self.incident.number} {self.get_state_display()}"
-
-    @property
-    def steps(self):
-        return self.snapshot.get("steps", [])
-
-    @property
-    def repeat(self):
-        return int(self.snapshot.get("repeat", 0))
-
-
-class Page(models.Model):
-    """A person paged by one step of one round of an incident's escalation."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pages", verbose_name=_("incident"))
-    round = models.PositiveSmallIntegerField(_("round"))
-    step = models.PositiveSmallIntegerField(_("step"))
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pages", verbose_name=_("person")
-    )
-    via = models.CharField(_("via"), max_length=200, blank=True, help_text=_("The target that named this person."))
-    created_at = models.DateTimeField(_("paged at"), default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("page")
-        verbose_name_plural = _("pages")
-        constraints = [
-            models.UniqueConstraint(fields=["incident", "round", "step", "user"], name="one_page_per_person_and_step")
-        ]
-
-    def __str__(self):
-        return f"#{self.incident.number} r{self.round + 1} s{self.step + 1} {self.user}"
-
-
-class Notification(models.Model):
-    """One message to one person by one contact method: written before it is sent."""
-
-    class Purpose(models.TextChoices):
-        PAGE = "page", _("Page")
-        ACKNOWLEDGED = "acknowledged", _("Acknowledged notice")
-        RESOLVED = "resolved", _("Resolved notice")
-
-    Status = DeliveryStatus
-
-    incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("incident")
-    )
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
-    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.PAGE)
-    round = models.SmallIntegerField(_("round"), default=-1)
-    step = models.SmallIntegerField(_("step"), default=-1)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
-    )
-    contact_method = models.ForeignKey(
-        "comms.ContactMethod", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact method")
-    )
-    delay_minutes = models.PositiveIntegerField(_("delay (minutes)"), default=0)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
-    due_at = models.DateTimeField(_("due at"), db_index=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    error = models.TextField(_("last error"), blank=True)
-    provider_response = models.TextField(_("provider response"), blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    class Meta:
-        ordering = ["due_at", "id"]
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["incident", "purpose", "round", "step", "user", "contact_method", "delay_minutes"],
-                name="one_notification_per_rule_and_step",
-            )
-        ]
-        indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
-
-    def __str__(self):
-        return f"#{self.incident.number} {self.purpose} → {self.user} ({self.status})"
-
-
-class SeverityDefinition(models.Model):
-    """What a severity means, whether stakeholders hear of it and how often they get updates."""
-
-    DEFAULTS = {
-        Severity.SEV1: ("SEV1: the site is down for everyone.", True, 30),
-        Severity.SEV2: ("SEV2: a major feature is broken for many people.", True, 60),
-        Severity.SEV3: ("SEV3: a minor feature is degraded; there is a workaround.", True, 240),
-        Severity.SEV4: ("SEV4: cosmetic or internal; nobody outside the team notices.", False, None),
-    }
-
-    severity = models.CharField(_("severity"), max_length=4, choices=Severity.choices, unique=True)
-    description = models.TextField(
-        _("description"), help_text=_("What this severity means, e.g. 'SEV1: the site is down for everyone'.")
-    )
-    inform_stakeholders = models.BooleanField(
-        _("inform stakeholders"),
-        default=True,
-        help_text=_("Stakeholder groups get a first notice and the status updates of incidents of this severity."),
-    )
-    update_cadence_minutes = models.PositiveIntegerField(
-        _("update cadence (minutes)"),
-        null=True,
-        blank=True,
-        help_text=_("A status update is due this many minutes after the last one. Empty: no cadence."),
-    )
-    required_roles = models.JSONField(
-        _("required roles"),
-        default=list,
-        blank=True,
-        help_text=_("Roles an incident of this severity must have filled (commander, communications, scribe)."),
-    )
-
-    class Meta:
-        ordering = ["severity"]
-        verbose_name = _("severity definition")
-        verbose_name_plural = _("severity definitions")
-
-    def __str__(self):
-        return self.severity
-
-    def clean(self):
-        super().clean()
-        unknown = [r for r in (self.required_roles or []) if r not in IncidentRole.Role.values]
-        if unknown:
-            raise ValidationError({"required_roles": _("Unknown role(s): %(roles)s.") % {"roles": ", ".join(unknown)}})
-
-    @classmethod
-    def for_severity(cls, severity):
-        """The stored definition, or the built-in default (unsaved)."""
-        found = cls.objects.filter(severity=severity).first()
-        if found is not None:
-            return found
-        return cls.default(severity)
-
-    @classmethod
-    def default(cls, severity):
-        description, inform, cadence = cls.DEFAULTS.get(severity, ("", False, None))
-        roles = ["commander", "communications"] if severity in (Severity.SEV1, Severity.SEV2) else []
-        return cls(
-            severity=severity,
-            description=description,
-            inform_stakeholders=inform,
-            update_cadence_minutes=cadence,
-            required_roles=roles,
-        )
-
-
-class IncidentRole(models.Model):
-    """Who holds a role on an incident. Changed only through incidents.roles.assign."""
-
-    class Role(models.TextChoices):
-        COMMANDER = "commander", _("Incident commander")
-        COMMUNICATIONS = "communications", _("Communications lead")
-        SCRIBE = "scribe", _("Scribe")
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="roles", verbose_name=_("incident"))
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="incident_roles", verbose_name=_("person")
-    )
-    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("assigned by"),
-    )
-
-    class Meta:
-        ordering = ["incident_id", "role"]
-        verbose_name = _("incident role")
-        verbose_name_plural = _("incident roles")
-        constraints = [models.UniqueConstraint(fields=["incident", "role"], name="one_holder_per_incident_role")]
-
-    def __str__(self):
-        return f"#{self.incident.number} {self.get_role_display()}: {self.user}"

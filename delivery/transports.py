@@ -1,10 +1,14 @@
-"""Delivering one message to one contact method.
+"""Delivering one message to one address: the transports.
 
 E-mail goes through Django's e-mail backend (EMAIL_URL); webhooks are a signed
 JSON POST; SMS, WhatsApp, voice calls, Slack, Telegram and any other Apprise
 URL go through Apprise, which owns those transports. Every call returns a
 `Result` and never raises for a provider's failure: the caller records it and
-decides whether to retry.
+decides whether to retry (see delivery.outbox).
+
+A target is anything with `kind`, `address` and `secret` (a person's contact
+method, a subscriber, or a `Target` made up on the spot); the kinds are the
+strings below.
 """
 
 import hashlib
@@ -12,7 +16,6 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import quote
 
 import apprise
@@ -20,26 +23,32 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from comms.models import ContactMethod
+from project.text import mask_address
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Piquet-Signature"
 
-# Retry policy of every message row (pages and stakeholder deliveries alike).
-MAX_ATTEMPTS = 3
-RETRY_BACKOFF = (10, 30)  # seconds before the 2nd and 3rd attempts
-# A message claimed this long ago and still "sending" lost its worker (django-q2
-# kills a task after 60 s): it is sent again; better twice than never.
-STALE_SENDING_AFTER = timedelta(seconds=120)
+EMAIL = "email"
+SMS = "sms"
+WHATSAPP = "whatsapp"
+VOICE = "voice"
+SLACK = "slack"
+TELEGRAM = "telegram"
+WEBHOOK = "webhook"
+APPRISE = "apprise"
+PHONE_KINDS = (SMS, WHATSAPP, VOICE)
 
 
-def retry_delay(attempts):
-    """Seconds to wait after `attempts` failed attempts, or None when they are used up."""
-    if attempts >= MAX_ATTEMPTS:
-        return None
-    return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
+@dataclass(frozen=True)
+class Target:
+    """An address to deliver to that is not stored as a contact method."""
+
+    kind: str
+    address: str
+    secret: str = ""
+    pk = None
 
 
 @dataclass
@@ -70,13 +79,13 @@ def sign(secret, body):
 
 
 def deliver(method, message):
-    """Send `message` by `method`; return a Result (never raises for provider errors)."""
+    """Send `message` to the target `method`; return a Result (never raises for provider errors)."""
     try:
-        if method.kind == ContactMethod.Kind.EMAIL:
+        if method.kind == EMAIL:
             result = _email(method, message)
-        elif method.kind == ContactMethod.Kind.WEBHOOK:
+        elif method.kind == WEBHOOK:
             result = _webhook(method, message)
-        elif method.kind == ContactMethod.Kind.VOICE and message.voice_url:
+        elif method.kind == VOICE and message.voice_url:
             result = _twilio_call(method, message)
         else:
             result = _apprise(apprise_url(method), message)
@@ -85,7 +94,13 @@ def deliver(method, message):
     except Exception as exc:  # a transport failure must never stop the caller
         logger.warning("delivery failed method=%s kind=%s error=%s", method.pk, method.kind, exc.__class__.__name__)
         result = Result(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:1000])
-    logger.info("delivery method=%s kind=%s to=%s ok=%s", method.pk, method.kind, method.masked_address, result.ok)
+    logger.info(
+        "delivery method=%s kind=%s to=%s ok=%s",
+        method.pk,
+        method.kind,
+        mask_address(method.kind, method.address),
+        result.ok,
+    )
     return result
 
 
@@ -135,17 +150,16 @@ def _twilio_call(method, message):
 
 
 def apprise_url(method):
-    """The Apprise URL for a contact method, with provider credentials from the settings."""
-    Kind = ContactMethod.Kind
-    if method.kind in ContactMethod.PHONE_KINDS:
+    """The Apprise URL for a target, with provider credentials from the settings."""
+    if method.kind in PHONE_KINDS:
         sid, token, sender = _twilio_credentials()
         target = method.address.lstrip("+")
-        if method.kind == Kind.WHATSAPP:
+        if method.kind == WHATSAPP:
             return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/w:{target}"
-        if method.kind == Kind.VOICE:
+        if method.kind == VOICE:
             return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/{target}?method=call"
         return f"twilio://{sid}:{quote(token, safe='')}@{sender.lstrip('+')}/{target}"
-    if method.kind == Kind.TELEGRAM:
+    if method.kind == TELEGRAM:
         if not settings.TELEGRAM_BOT_TOKEN:
             raise NotConfigured("Telegram is not configured (TELEGRAM_BOT_TOKEN).")
         return f"tgram://{settings.TELEGRAM_BOT_TOKEN}/{method.address}"

@@ -5,8 +5,8 @@ import json
 import pytest
 from apprise.plugins.twilio import NotifyTwilio
 
-from comms.delivery import Message, deliver
-from comms.models import ContactMethod
+from delivery.transports import Message, deliver
+from people.models import ContactMethod
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

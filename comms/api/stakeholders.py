@@ -17,6 +17,8 @@ from comms.models import (
     Subscriber,
     validate_subscriber_address,
 )
+from comms.stakeholder_messages import public_incident_url, render_markdown
+from incidents.models import Incident
 from project.serializers import UserSummarySerializer
 
 RESPONDER = ["incidents.change_incident"]
@@ -121,7 +123,6 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
         ]
 
     def get_message_html(self, update) -> str:
-        from comms.stakeholder_messages import render_markdown
 
         return str(render_markdown(update.message))
 
@@ -142,7 +143,6 @@ class StatusUpdateViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
     action_permissions = {"create": RESPONDER, "list": ["comms.view_statusupdate"]}
 
     def get_incident(self):
-        from incidents.models import Incident
 
         return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
 
@@ -191,7 +191,6 @@ class PublicStatusView(APIView):
 
 
 def _incident_json(incident):
-    from comms.stakeholder_messages import public_incident_url
 
     return {
         "number": incident.number,

@@ -16,6 +16,11 @@ import time
 
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
+from django_q.brokers import get_broker
+from django_q.scheduler import scheduler
+
+from project.tasks import heartbeat
+from worker import ticker
 
 logger = logging.getLogger("piquet.worker")
 
@@ -30,13 +35,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-cluster", action="store_true", help="Run only the ticker (a cluster runs elsewhere).")
 
     def handle(self, *args, interval=0.5, no_cluster=False, **options):
-        from django_q.brokers import get_broker
-        from django_q.scheduler import scheduler
-
-        from comms import cadence
-        from incidents.escalation import tick
-        from project.tasks import heartbeat
-
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
@@ -51,8 +49,7 @@ class Command(BaseCommand):
             while not stopping:
                 started = time.monotonic()
                 try:
-                    tick()
-                    cadence.tick()
+                    ticker.tick()
                     scheduler(broker=broker)
                     if started - last_beat >= HEARTBEAT_EVERY:
                         heartbeat("worker")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from incidents.models import Integration
-from project.management.commands.load_demo import DEMO_PASSWORD, DEMO_USERNAME
+from worker.management.commands.load_demo import DEMO_PASSWORD, DEMO_USERNAME
 
 
 class Command(BaseCommand):

@@ -1,0 +1,107 @@
+"""The base of JSON endpoints that machines post to: they read the body themselves.
+
+Monitoring tools and pipelines post here in bursts: the view skips DRF's
+negotiation, authentication and rendering, enforces the size limit and the
+content type, and answers every client error as JSON, never 5xx.
+"""
+
+import json
+
+from django.conf import settings
+from django.http import JsonResponse
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _contains_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class EventRejected(Exception):
+    """A request refused with `status_code`, a message and the list of what is wrong."""
+
+    def __init__(self, status_code, message, errors=None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.errors = errors or [message]
+
+
+class RawJSONView(APIView):
+    """Reads the body itself: size limit, content type and JSON errors as JSON answers.
+
+    Monitoring tools post here in bursts, so the request skips DRF's
+    negotiation, authentication and rendering (the integration key is the
+    credential): a handler gets Django's request and its Response is written
+    as plain JSON. DRF still describes these views in the OpenAPI schema.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []
+    error_status_label = "invalid event"
+
+    def error(self, status_code, message, errors=None):
+        return JsonResponse(
+            {"status": self.error_status_label, "message": message, "errors": errors or [message]},
+            status=status_code,
+        )
+
+    def dispatch(self, request, *args, **kwargs):
+        self.args, self.kwargs, self.request, self.headers = args, kwargs, request, {}
+        if request.method != "POST":
+            response = self.error(405, f"Method {request.method} is not allowed; use POST.")
+            response["Allow"] = "POST"
+            return response
+        try:
+            result = self.post(request, *args, **kwargs)
+        except EventRejected as exc:
+            return self.error(exc.status_code, exc.message, exc.errors)
+        if isinstance(result, Response):
+            return JsonResponse(result.data, status=result.status_code)
+        return result
+
+    def read_json(self, request):
+        limit = settings.PIQUET_MAX_EVENT_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise EventRejected(413, f"The body is larger than {limit // 1024} KB.")
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "") and not content_type.endswith("+json"):
+            raise EventRejected(415, f"Content type {content_type!r} is not supported; send application/json.")
+        body = request.read(limit + 1)
+        if len(body) > limit:
+            raise EventRejected(413, f"The body is larger than {limit // 1024} KB.")
+        try:
+            data = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise EventRejected(400, f"The body is not valid JSON: {exc}.") from None
+        if b"u0000" in body and _contains_nul(data):
+            raise EventRejected(400, "The body contains a NUL character (\\u0000), which cannot be stored.")
+        return data
+
+
+ERROR_SCHEMA = inline_serializer(
+    "EventError",
+    {
+        "status": serializers.CharField(),
+        "message": serializers.CharField(),
+        "errors": serializers.ListField(child=serializers.CharField()),
+    },
+)

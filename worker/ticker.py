@@ -1,0 +1,18 @@
+"""One tick of the worker's ticker: hand out whatever is due, in every app.
+
+The database holds what is due (an escalation step, a message, a reminder, an
+event to follow); a tick hands it to django-q2. A lost enqueue is found again
+by the next tick.
+"""
+
+from comms import cadence
+from incidents import escalation
+from worker import followups
+
+
+def tick(now=None):
+    """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries. Returns work handed."""
+    handed = escalation.tick(now)
+    handed += followups.hand_out(now)
+    handed += cadence.tick(now)
+    return handed
