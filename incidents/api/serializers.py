@@ -100,3 +100,7 @@ class NoteSerializer(serializers.Serializer):
 
 class ResolveSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+
+
+class SeveritySerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)

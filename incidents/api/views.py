@@ -83,6 +83,7 @@ class IncidentViewSet(
         "acknowledge": RESPONDER,
         "resolve": RESPONDER,
         "escalate": RESPONDER,
+        "severity": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -135,6 +136,17 @@ class IncidentViewSet(
         form = s.ResolveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         incident = lifecycle.resolve(self.get_object(), by=request.user, message=form.validated_data["message"])
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=s.SeveritySerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def severity(self, request, pk=None):
+        """Raise or lower the incident's severity; the stakeholder cadence and notices follow it."""
+        form = s.SeveritySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident = lifecycle.change_severity(
+            self.get_object(), severity=form.validated_data["severity"], by=request.user
+        )
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
     @extend_schema(request=None, responses={200: s.IncidentSerializer})
