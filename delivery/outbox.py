@@ -156,12 +156,17 @@ class Outbox:
         flushed = time.monotonic()
         for row in rows.order_by("pk"):
             prepared = self.prepare(row, cache)
-            result = None if prepared is None else deliver(*prepared)
+            result = None if prepared is None else deliver(*self._identified(row, *prepared))
             outcomes.append(self._outcome(row, result))
             if time.monotonic() - flushed > self.flush_every:
                 sent += self._record(outcomes)
                 outcomes, flushed = [], time.monotonic()
         return sent + self._record(outcomes)
+
+    def _identified(self, row, target, message):
+        """The message with its delivery id: the same on every attempt, so receivers can deduplicate."""
+        message.delivery_id = f"{self.model._meta.label_lower}:{row.pk}"
+        return target, message
 
     @staticmethod
     def _outcome(row, result):

@@ -23,12 +23,14 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from project.text import mask_address
+from project.text import mask_address, one_line, plain_text
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Piquet-Signature"
+SUBJECT_LENGTH = 200  # characters of a subject or title: headers are one line
+DELIVERY_HEADER = "X-Piquet-Delivery"  # the same on every attempt of one message: receivers can deduplicate
 
 EMAIL = "email"
 SMS = "sms"
@@ -60,6 +62,7 @@ class Message:
     headers: dict = field(default_factory=dict)
     spoken: str = ""  # what a voice call says
     voice_url: str = ""  # TwiML the call fetches (key presses acknowledge or escalate)
+    delivery_id: str = ""  # which message this is, the same on every attempt (X-Piquet-Delivery)
 
 
 @dataclass
@@ -106,10 +109,10 @@ def deliver(method, message):
 
 def _email(method, message):
     email = EmailMessage(
-        subject=message.subject,
-        body=message.text + (f"\n\n{message.url}" if message.url else ""),
+        subject=one_line(message.subject, SUBJECT_LENGTH),
+        body=plain_text(message.text + (f"\n\n{message.url}" if message.url else "")),
         to=[method.address],
-        headers=message.headers or None,
+        headers={name: one_line(value, 1000) for name, value in message.headers.items()} or None,
     )
     sent = email.send()
     return Result(ok=bool(sent), response=f"sent={sent}")
@@ -120,7 +123,11 @@ def _webhook(method, message):
     response = requests.post(
         method.address,
         data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(method.secret, body)},
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(method.secret, body),
+            **({DELIVERY_HEADER: message.delivery_id} if message.delivery_id else {}),
+        },
         timeout=WEBHOOK_TIMEOUT,
     )
     ok = 200 <= response.status_code < 300
@@ -171,7 +178,10 @@ def _apprise(url, message):
     if not notifier.add(url):
         return Result(ok=False, error="Apprise does not understand this URL.")
     with apprise.LogCapture(level=apprise.logging.INFO) as logs:
-        sent = notifier.notify(title=message.subject, body=message.text + (f"\n{message.url}" if message.url else ""))
+        sent = notifier.notify(
+            title=one_line(message.subject, SUBJECT_LENGTH),
+            body=plain_text(message.text + (f"\n{message.url}" if message.url else "")),
+        )
         captured = logs.getvalue()
     # notify() returns a truthy object on success, not always True.
     ok = bool(sent)

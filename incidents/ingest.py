@@ -33,6 +33,7 @@ EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 OPTIONAL_STRINGS = ("component", "group", "class")
+MIN_YEAR, MAX_YEAR = 1970, 9000  # instants outside are refused
 
 
 class InvalidEvent(Exception):
@@ -73,10 +74,16 @@ def parse_timestamp(value):
         tz = "+00:00"
     elif ":" not in tz:
         tz = f"{tz[:3]}:{tz[3:]}"
-    parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{frac}{tz}")
-    if parsed.year <= 1:
-        return None
-    return parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{frac}{tz}")
+        if parsed.year <= 1:
+            return None
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(str(exc) or "out of range") from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"not between the years {MIN_YEAR} and {MAX_YEAR}")
+    return parsed
 
 
 # --- PagerDuty Events API v2 -------------------------------------------------
@@ -88,7 +95,7 @@ def validate_event_v2(data):
         raise InvalidEvent(["The body must be a JSON object."])
     errors = []
     action = data.get("event_action")
-    if action not in EVENT_ACTIONS:
+    if not isinstance(action, str) or action not in EVENT_ACTIONS:
         errors.append("'event_action' must be one of trigger, acknowledge, resolve.")
     dedup_key = data.get("dedup_key")
     if dedup_key is not None and (not isinstance(dedup_key, str) or not dedup_key):
@@ -115,7 +122,7 @@ def validate_event_v2(data):
         elif len(source) > 1024:
             errors.append("'payload.source' is longer than 1024 characters.")
         severity = payload.get("severity")
-        if severity not in SEVERITY_MAP:
+        if not isinstance(severity, str) or severity not in SEVERITY_MAP:
             errors.append("'payload.severity' must be one of critical, error, warning, info.")
         if "timestamp" in payload:
             try:

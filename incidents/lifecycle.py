@@ -26,10 +26,12 @@ from incidents.models import (
     TimelineEntry,
 )
 from project.api import ConflictError
+from project.text import one_line
 
 logger = logging.getLogger(__name__)
 
 MAX_NOTE_LENGTH = 10_000
+MAX_TITLE = 1024  # a title is one line: the alert's own text stays in its payload
 
 
 class TransitionError(ConflictError):
@@ -102,7 +104,7 @@ def open_or_join(
                 number=_next_number(),
                 service=service,
                 dedup_key=dedup_key,
-                title=title[:1024],
+                title=one_line(title, MAX_TITLE),
                 description=description,
                 severity=severity,
                 created_at=now,
@@ -196,7 +198,7 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
             number=_next_number(),
             service=service,
             dedup_key=f"declared-{uuid.uuid4().hex}",
-            title=title[:1024],
+            title=one_line(title, MAX_TITLE),
             description=description,
             severity=severity,
             created_at=now,

@@ -6,6 +6,8 @@ content type, and answers every client error as JSON, never 5xx.
 """
 
 import json
+import math
+import re
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -15,19 +17,56 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+MAX_DEPTH = 64  # nesting levels of a body; deeper is refused
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _contains_nul(value):
+def _finite_float(text):
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:20]} is out of range for a number")
+    return number
+
+
+def unstorable(value, depth=0):
+    """Why a parsed JSON value cannot be stored (NUL, a lone surrogate, too deep), or None."""
+    if depth > MAX_DEPTH:
+        return f"The body is nested deeper than {MAX_DEPTH} levels."
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "The body contains a NUL character (\\u0000), which cannot be stored."
+        if _SURROGATE.search(value):
+            return "The body contains a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text."
+        return None
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+        items = [item for pair in value.items() for item in pair]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        reason = unstorable(item, depth + 1)
+        if reason:
+            return reason
+    return None
+
+
+def parse_json(body):
+    """Parse a request body as JSON that can be stored as it is; raise ValueError with a sentence saying why not."""
+    try:
+        data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError as exc:
+        raise ValueError(f"The body is not valid JSON: {exc}.") from None
+    reason = unstorable(data)
+    if reason:
+        raise ValueError(reason)
+    return data
 
 
 class EventRejected(Exception):
@@ -89,11 +128,9 @@ class RawJSONView(APIView):
         if len(body) > limit:
             raise EventRejected(413, f"The body is larger than {limit // 1024} KB.")
         try:
-            data = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise EventRejected(400, f"The body is not valid JSON: {exc}.") from None
-        if b"u0000" in body and _contains_nul(data):
-            raise EventRejected(400, "The body contains a NUL character (\\u0000), which cannot be stored.")
+            data = parse_json(body)
+        except ValueError as exc:
+            raise EventRejected(400, str(exc)) from None
         return data
 
 

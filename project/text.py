@@ -1,5 +1,6 @@
 """Small text helpers shared by every app: secrets and addresses safe to show."""
 
+import re
 import secrets
 
 # Kinds of address that are shown as they are; any other (a URL) may carry a credential.
@@ -16,3 +17,23 @@ def mask_address(kind, address):
     if kind in PLAIN_ADDRESS_KINDS:
         return address
     return address.split("://", 1)[0] + "://…" if "://" in address else "…"
+
+
+_UNSAFE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029\\ud800-\\udfff]")
+
+
+def one_line(text, limit=200):
+    """`text` safe for a header or a one-line message: control characters and runs of whitespace become one
+    space, lone surrogates go, and it is cut to `limit` characters (ending with "…" when cut)."""
+    text = " ".join(_UNSAFE.sub(" ", str(text or "")).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def plain_text(text):
+    """`text` safe for a message body: lone surrogates and control characters other than newlines and tabs go."""
+    return _BODY_UNSAFE.sub("", str(text or ""))
+
+
+_BODY_UNSAFE = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ud800-\\udfff]")

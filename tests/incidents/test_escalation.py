@@ -244,6 +244,9 @@ def test_provider_failure_is_retried_with_backoff_then_failed_without_stopping_o
         assert (failing.status, failing.attempts) == ("failed", 3)
         assert "HTTP 503" in failing.response
         assert len(http_receiver.requests) == 3
+        # Every attempt names the same message, so a receiver can drop repeats.
+        ids = {request["headers"]["X-Piquet-Delivery"] for request in http_receiver.requests}
+        assert ids == {f"incidents.notification:{failing.pk}"}
         assert incident.timeline.filter(message__contains="after 3 attempts").count() == 1
         clock.move_to(T0 + dt.timedelta(minutes=5))
         tick(run_tasks)
