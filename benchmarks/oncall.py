@@ -5,7 +5,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/piquet_oncall_bench .venv/bin/python benchmarks/oncall.py
     .venv/bin/python benchmarks/oncall.py --schedules 1000 --repeat 7
 
-Part 1, the math (rotations.oncall, no database): a schedule in Europe/Zurich
+Part 1, the math (rotations.plans and rotations.final_schedule, no database): a schedule in Europe/Zurich
 with 3 layers of 20 people each (weekly; daily with office-hours restrictions;
 12-hourly with night and weekend restrictions) and 200 overrides spread over
 the year.
@@ -44,11 +44,15 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
 
-from rotations import oncall  # noqa: E402
+from project import clock  # noqa: E402
+from rotations import final_schedule, plans  # noqa: E402
+from rotations.models import Layer, Override, Participant, Schedule  # noqa: E402
 
 ZONE = "Europe/Zurich"
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -84,9 +88,9 @@ def summary(samples):
 
 def math_plan(rng):
     people = [f"person{n}" for n in range(60)]
-    anchor = datetime(2024, 12, 30, 9, tzinfo=oncall.get_zone(ZONE))
+    anchor = datetime(2024, 12, 30, 9, tzinfo=clock.get_zone(ZONE))
     layers = [
-        oncall.make_layer(
+        plans.make_layer(
             time_zone=ZONE,
             rotation_start=anchor,
             starts_at=anchor - timedelta(days=400),
@@ -96,7 +100,7 @@ def math_plan(rng):
             priority=0,
             id=1,
         ),
-        oncall.make_layer(
+        plans.make_layer(
             time_zone=ZONE,
             rotation_start=anchor,
             starts_at=anchor - timedelta(days=400),
@@ -107,7 +111,7 @@ def math_plan(rng):
             priority=1,
             id=2,
         ),
-        oncall.make_layer(
+        plans.make_layer(
             time_zone=ZONE,
             rotation_start=anchor,
             starts_at=anchor - timedelta(days=400),
@@ -123,7 +127,7 @@ def math_plan(rng):
     for _ in range(200):
         start = YEAR_START + timedelta(minutes=15 * rng.randrange(365 * 96))
         overrides.append((start, start + timedelta(hours=rng.choice([2, 4, 8, 12, 24, 48])), rng.choice(people)))
-    return oncall.make_plan(time_zone=ZONE, layers=layers, overrides=overrides)
+    return plans.make_plan(time_zone=ZONE, layers=layers, overrides=overrides)
 
 
 def bench_math(repeat):
@@ -132,21 +136,23 @@ def bench_math(repeat):
     instants = [YEAR_START + timedelta(seconds=rng.randrange(365 * 86400)) for _ in range(2000)]
     year_end = YEAR_START + timedelta(days=365)
 
-    oncall.localize.cache_clear()
-    cold_who = timed(lambda: oncall.who_at(plan, instants[0]), 1)
+    clock.localize.cache_clear()
+    cold_who = timed(lambda: final_schedule.who_at(plan, instants[0]), 1)
     it = iter(instants * 10)
-    who = timed(lambda: oncall.who_at(plan, next(it)), 5000)
+    who = timed(lambda: final_schedule.who_at(plan, next(it)), 5000)
     it = iter(instants * 10)
-    with_segment = timed(lambda: (oncall.who_at(plan, (t := next(it))), oncall.segment_at(plan, t)), 1000)
+    with_segment = timed(
+        lambda: (final_schedule.who_at(plan, (t := next(it))), final_schedule.segment_at(plan, t)), 1000
+    )
 
     def year_cold():
-        oncall.localize.cache_clear()
-        return oncall.final_segments(plan, YEAR_START, year_end)
+        clock.localize.cache_clear()
+        return final_schedule.final_segments(plan, YEAR_START, year_end)
 
     cold_cpu, warm_cpu = [], []
     cold_year = timed(year_cold, repeat, cold_cpu)
-    warm_year = timed(lambda: oncall.final_segments(plan, YEAR_START, year_end), repeat, warm_cpu)
-    segments = oncall.final_segments(plan, YEAR_START, year_end)
+    warm_year = timed(lambda: final_schedule.final_segments(plan, YEAR_START, year_end), repeat, warm_cpu)
+    segments = final_schedule.final_segments(plan, YEAR_START, year_end)
     return {
         "schedule": "3 layers x 20 people (weekly; daily 08-18 Mon-Fri; 12-hourly nights+weekends), 200 overrides",
         "who_at": summary(who),
@@ -160,10 +166,6 @@ def bench_math(repeat):
 
 
 def seed_schedules(count, offset):
-    from django.contrib.auth import get_user_model
-
-    from rotations.models import Layer, Override, Participant, Schedule
-
     User = get_user_model()
     users = User.objects.bulk_create(User(username=f"bench{offset * 3 + n}") for n in range(count * 3))
     schedules = Schedule.objects.bulk_create(
@@ -201,9 +203,6 @@ def seed_schedules(count, offset):
 
 
 def bench_api(count, repeat):
-    from django.contrib.auth import get_user_model
-    from rest_framework.test import APIClient
-
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)  # a PostgreSQL database may hold an earlier run
     admin = get_user_model().objects.create_superuser("bench-admin", "bench@example.com", "x")

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from incidents import lifecycle
 from incidents.models import Alert, Incident, Integration, Severity, Status
+from project import clock
 from project.rawjson import EventRejected
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
 OPTIONAL_STRINGS = ("component", "group", "class")
-MIN_YEAR, MAX_YEAR = 1970, 9000  # instants outside are refused
 
 
 class InvalidEvent(Exception):
@@ -81,8 +81,8 @@ def parse_timestamp(value):
         parsed = parsed.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise ValueError(str(exc) or "out of range") from None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise ValueError(f"not between the years {MIN_YEAR} and {MAX_YEAR}")
+    if not clock.in_range(parsed):
+        raise ValueError(f"not between the years {clock.MIN_YEAR} and {clock.MAX_YEAR}")
     return parsed
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents.models import Incident, Service
+from project import clock
 from releases import gate_queries
 from releases import windows as window_math
 from releases.models import FreezeException, ReleaseWindow
@@ -52,7 +53,7 @@ class Decision:
 
 
 def _local(t, window):
-    return window_math.local_wall(t, window.zone).strftime("%a %Y-%m-%d %H:%M") + f" ({window.time_zone})"
+    return clock.wall_clock(t, window.zone).strftime("%a %Y-%m-%d %H:%M") + f" ({window.time_zone})"
 
 
 def _window_reason(window, occurrence):
@@ -239,8 +240,8 @@ def week_grid(*, service, start, tz, environment="", step=timedelta(hours=1)):
     days = []
     for offset in range(7):
         day = start + timedelta(days=offset)
-        midnight = window_math.to_aware(datetime.combine(day, datetime.min.time()), tz)
-        next_midnight = window_math.to_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()), tz)
+        midnight = clock.localize(datetime.combine(day, datetime.min.time()), tz)
+        next_midnight = clock.localize(datetime.combine(day + timedelta(days=1), datetime.min.time()), tz)
         slots = []
         t = midnight
         while t < next_midnight:

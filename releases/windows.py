@@ -3,10 +3,10 @@
 Cron windows follow GitLab's deploy freezes: a window is active at t when the
 latest start at or before t is later than the latest end at or before t. Cron
 expressions are read on the local wall clock of the window's zone, so
-"Friday 12:00 to Monday 08:00" stays 08:00 across daylight saving time. A
-local time that does not exist (spring forward) means the first instant after
-the gap; an ambiguous one (fall back) means its first occurrence. Occurrences
-are half-open: active at their start, not at their end.
+"Friday 12:00 to Monday 08:00" stays 08:00 across daylight saving time; local
+times become instants by the one DST rule of project.clock (a time in a gap
+means the first instant after it, an ambiguous one its first occurrence).
+Occurrences are half-open: active at their start, not at their end.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,6 +18,8 @@ from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadDateError, croniter
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from project.clock import localize, wall_clock
 
 # How far around t a cron search starts, to cover an ambiguous (fall-back) hour.
 FOLD_MARGIN = timedelta(hours=3)
@@ -33,42 +35,19 @@ class Occurrence(NamedTuple):
         return self.start <= t < self.end
 
 
-def to_aware(naive, tz):
-    """A local wall-clock time as an aware instant (gap → first instant after it, fold → first)."""
-    aware = naive.replace(tzinfo=tz, fold=0)
-    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
-        return aware.astimezone(UTC)
-    # Inside a spring-forward gap: the transition lies between the two readings.
-    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    high = aware.astimezone(UTC)
-    if low > high:
-        low, high = high, low
-    while high - low > timedelta(seconds=1):
-        mid = low + (high - low) / 2
-        if mid.astimezone(tz).replace(tzinfo=None) < naive:
-            low = mid
-        else:
-            high = mid
-    return high.replace(microsecond=0)
-
-
-def local_wall(t, tz):
-    return t.astimezone(tz).replace(tzinfo=None)
-
-
 def _margin(tz, t):
     """How far from t's wall-clock reading a cron search must start: wide only near a clock change."""
-    if tz.utcoffset(local_wall(t - FOLD_MARGIN, tz)) != tz.utcoffset(local_wall(t + FOLD_MARGIN, tz)):
+    if tz.utcoffset(wall_clock(t - FOLD_MARGIN, tz)) != tz.utcoffset(wall_clock(t + FOLD_MARGIN, tz)):
         return FOLD_MARGIN
     return timedelta(minutes=1)
 
 
 def _latest_at_or_before(expr, tz, t):
     """The latest instant matching a cron expression at or before t, or None."""
-    it = croniter(expr, local_wall(t, tz) + _margin(tz, t))
+    it = croniter(expr, wall_clock(t, tz) + _margin(tz, t))
     try:
         for _step in range(MAX_STEPS):
-            candidate = to_aware(it.get_prev(datetime), tz)
+            candidate = localize(it.get_prev(datetime), tz)
             if candidate <= t:
                 return candidate
     except CroniterBadDateError:
@@ -78,10 +57,10 @@ def _latest_at_or_before(expr, tz, t):
 
 def _first_after(expr, tz, t, *, inclusive=False):
     """The first instant matching a cron expression after t (or at t), or None."""
-    it = croniter(expr, local_wall(t, tz) - _margin(tz, t))
+    it = croniter(expr, wall_clock(t, tz) - _margin(tz, t))
     try:
         for _step in range(MAX_STEPS):
-            candidate = to_aware(it.get_next(datetime), tz)
+            candidate = localize(it.get_next(datetime), tz)
             if candidate > t or (inclusive and candidate == t):
                 return candidate
     except CroniterBadDateError:
@@ -136,8 +115,8 @@ def _is_holiday(window, day):
 
 def _holiday_occurrences(window, start, end):
     tz = window.zone
-    first = local_wall(start, tz).date() - timedelta(days=1)
-    last = local_wall(end, tz).date() + timedelta(days=1)
+    first = wall_clock(start, tz).date() - timedelta(days=1)
+    last = wall_clock(end, tz).date() + timedelta(days=1)
     while _is_holiday(window, first):
         first -= timedelta(days=1)
     found = []
@@ -149,7 +128,7 @@ def _holiday_occurrences(window, start, end):
                 run_start = day
         elif run_start is not None:
             occurrence = Occurrence(
-                to_aware(datetime.combine(run_start, time()), tz), to_aware(datetime.combine(day, time()), tz)
+                localize(datetime.combine(run_start, time()), tz), localize(datetime.combine(day, time()), tz)
             )
             if occurrence.end > start and occurrence.start < end:
                 found.append(occurrence)
@@ -260,8 +239,8 @@ def describe_rule(window):
         }
     if form == "once":
         return _("from %(start)s to %(end)s (%(zone)s)") % {
-            "start": local_wall(window.starts_at, window.zone).strftime("%Y-%m-%d %H:%M"),
-            "end": local_wall(window.ends_at, window.zone).strftime("%Y-%m-%d %H:%M"),
+            "start": wall_clock(window.starts_at, window.zone).strftime("%Y-%m-%d %H:%M"),
+            "end": wall_clock(window.ends_at, window.zone).strftime("%Y-%m-%d %H:%M"),
             "zone": window.time_zone,
         }
     if form == "holidays":
@@ -272,8 +251,8 @@ def describe_rule(window):
 
 def describe_occurrence(occurrence, tz, *, dated=False):
     """'Fri 12:00 → Mon 08:00, Europe/Zurich', with dates when asked or when it lasts six days or more."""
-    start = local_wall(occurrence.start, tz)
-    end = local_wall(occurrence.end, tz)
+    start = wall_clock(occurrence.start, tz)
+    end = wall_clock(occurrence.end, tz)
     fmt = "%a %d %b %H:%M" if dated or end - start >= timedelta(days=6) else "%a %H:%M"
     return f"{start.strftime(fmt)} → {end.strftime(fmt)}, {tz.key}"
 

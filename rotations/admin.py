@@ -14,7 +14,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
 from rotations import changes, oncall, timeline
+from rotations.final_schedule import MAX_WINDOW
 from rotations.models import CalendarFeed, Layer, Override, Participant, Schedule
 
 User = get_user_model()
@@ -129,7 +131,7 @@ class ParticipantInline(admin.TabularInline):
 def _changelist_queryset(queryset):
     now = timezone.now()
     return oncall.prefetch_for_oncall(
-        queryset, start=now - oncall.MAX_WINDOW, end=now + timedelta(days=timeline.DAYS + 1)
+        queryset, start=now - MAX_WINDOW, end=now + timedelta(days=timeline.DAYS + 1)
     ).annotate(_layers=Count("layers", distinct=True))
 
 
@@ -358,6 +360,3 @@ class CalendarFeedAdmin(admin.ModelAdmin):
             % {"count": len(queryset)},
             messages.SUCCESS,
         )
-
-
-from rotations import admin_policies  # noqa: E402, F401  (registers the escalation policy admin)

@@ -9,13 +9,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rotations import oncall
+from project.clock import ClockError, get_zone
+from rotations import plans
+from rotations.policies import EscalationPolicy, EscalationStep
+from rotations.restrictions import ScheduleError, parse_restrictions
 
 
 def validate_time_zone(value):
     try:
-        oncall.get_zone(value)
-    except oncall.ScheduleError:
+        get_zone(value)
+    except ClockError:
         raise ValidationError(
             _("Unknown time zone %(value)s; use an IANA name such as Europe/Zurich."),
             code="invalid_time_zone",
@@ -25,8 +28,8 @@ def validate_time_zone(value):
 
 def validate_restrictions(value):
     try:
-        oncall.parse_restrictions(value)
-    except oncall.ScheduleError as exc:
+        parse_restrictions(value)
+    except ScheduleError as exc:
         raise ValidationError(str(exc), code="invalid_restrictions") from None
 
 
@@ -63,15 +66,15 @@ class Schedule(models.Model):
 
     @property
     def zone(self):
-        return oncall.get_zone(self.time_zone)
+        return get_zone(self.time_zone)
 
 
 class Layer(models.Model):
     class Unit(models.TextChoices):
-        HOURS = oncall.HOURS, _("hours")
-        DAYS = oncall.DAYS, _("days")
-        WEEKS = oncall.WEEKS, _("weeks")
-        MONTHS = oncall.MONTHS, _("months")
+        HOURS = plans.HOURS, _("hours")
+        DAYS = plans.DAYS, _("days")
+        WEEKS = plans.WEEKS, _("weeks")
+        MONTHS = plans.MONTHS, _("months")
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers", verbose_name=_("schedule"))
     name = models.CharField(_("name"), max_length=200)
@@ -131,25 +134,24 @@ class Layer(models.Model):
         super().save(*args, **kwargs)
 
     def plan(self, participants=None):
-        """This layer as an oncall.LayerPlan (participants as user ids, in order)."""
+        """This layer as a plans.LayerPlan (participants as user ids, in order; default: its own)."""
         if participants is None:
-            participants = [p.user_id for p in self.participants.all()]
-        return oncall.LayerPlan(
-            tz=self.schedule.zone,
+            participants = self.participant_ids()
+        return plans.make_layer(
+            time_zone=self.schedule.zone,
             rotation_start=self.rotation_start,
             shift_length=self.shift_length,
             shift_unit=self.shift_unit,
-            participants=tuple(participants),
-            restrictions=oncall.parse_restrictions(self.restrictions),
-            starts_at=self.starts_at or self.rotation_start,
+            participants=participants,
+            restrictions=parse_restrictions(self.restrictions),
+            starts_at=self.starts_at,
             ends_at=self.ends_at,
             priority=self.priority,
             id=self.pk,
-            rank=(self.priority, self.pk or 0),
         )
 
     def shift_at(self, instant):
-        """The raw shift of this layer containing `instant` (an oncall.Shift with a user id), or None."""
+        """The raw shift of this layer containing `instant` (a plans.Shift with a user id), or None."""
         return self.plan().shift_at(instant)
 
     def participant_ids(self):
@@ -289,7 +291,5 @@ class CalendarFeed(models.Model):
         self.token = generate_feed_token()
         self.save(update_fields=["token"])
 
-
-from rotations.policies import EscalationPolicy, EscalationStep  # noqa: E402  (models of this app)
 
 __all__ = ["CalendarFeed", "EscalationPolicy", "EscalationStep", "Layer", "Override", "Participant", "Schedule"]

@@ -7,7 +7,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from project.clock import localize
 from rotations import oncall
+from rotations.final_schedule import SOURCE_LAYER, SOURCE_OVERRIDE
 
 DAYS = 14
 PALETTE = [
@@ -57,7 +59,7 @@ def _bars(pieces, start, end, tz):
             bars.append(Bar(left, width, _("gap"), _("Nobody on call: %(when)s") % {"when": when}, GAP_COLOUR, True))
         else:
             name = person_name(user)
-            label = name if source != oncall.SOURCE_OVERRIDE else _("%(name)s (override)") % {"name": name}
+            label = name if source != SOURCE_OVERRIDE else _("%(name)s (override)") % {"name": name}
             bars.append(Bar(left, width, label, f"{label}: {when}", colour_for(user.pk)))
     return bars
 
@@ -71,7 +73,7 @@ def build(schedule, *, now=None, days=DAYS, tz=None):
     plan = oncall.plan_for(schedule)
     rows = []
     for layer_plan, layer in zip(plan.layers, _layers_by_rank(schedule, plan), strict=True):
-        pieces = [(s, e, plan.users[user], oncall.SOURCE_LAYER) for s, e, user in layer_plan.segments(start, end)]
+        pieces = [(s, e, plan.users[user], SOURCE_LAYER) for s, e, user in layer_plan.segments(start, end)]
         rows.append({"label": layer.name, "layer": layer, "bars": _bars(pieces, start, end, tz)})
     final = oncall.shifts(schedule, start, end)
     final_pieces = [(s.start, s.end, s.user, s.source) for s in final]
@@ -79,7 +81,7 @@ def build(schedule, *, now=None, days=DAYS, tz=None):
     midnight = timezone.localtime(start, tz).replace(hour=0, minute=0, second=0, microsecond=0)
     day = 1
     while True:
-        tick = oncall.localize((midnight + timedelta(days=day)).replace(tzinfo=None), tz)
+        tick = localize((midnight + timedelta(days=day)).replace(tzinfo=None), tz)
         if tick >= end:
             break
         ticks.append(

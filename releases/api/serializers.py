@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from incidents.models import Incident, Service
+from project import clock
 from releases import windows as window_math
 from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
 
@@ -20,7 +21,7 @@ class LenientDateTimeField(serializers.DateTimeField):
     """
 
     default_error_messages = {"range": _("Give an instant between the years {low} and {high}.")}
-    LOW, HIGH = 1970, 9000
+    LOW, HIGH = clock.MIN_YEAR, clock.MAX_YEAR
 
     def to_internal_value(self, value):
         if not isinstance(value, str):
@@ -37,7 +38,7 @@ class LenientDateTimeField(serializers.DateTimeField):
         if not self.LOW <= parsed.year <= self.HIGH:
             self.fail("range", low=self.LOW, high=self.HIGH)
         if timezone.is_naive(parsed):
-            return window_math.to_aware(parsed, timezone.get_current_timezone())
+            return clock.localize(parsed, timezone.get_current_timezone())
         return parsed.astimezone(UTC)
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from project.serializers import UserSummarySerializer
-from rotations.models import Layer, Override, Schedule
+from rotations.models import Layer, Override, Schedule, validate_restrictions
 
 User = get_user_model()
 
@@ -79,8 +79,6 @@ class LayerSerializer(serializers.ModelSerializer):
         return value
 
     def validate_restrictions(self, value):
-        from rotations.models import validate_restrictions
-
         if value is None:
             return []
         try:

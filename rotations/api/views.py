@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 
 from rotations import oncall
 from rotations.api import serializers as s
+from rotations.final_schedule import MAX_WINDOW, split_gaps
 from rotations.models import Layer, Override, Participant, Schedule
 
 User = get_user_model()
@@ -79,7 +81,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     def oncall(self, request, pk=None):
         """Who is on call at `at`, where it comes from, and the final-schedule segment containing it."""
         at = parse_instant(request, "at", default=timezone.now())
-        schedule = self.schedule_with_plan(at - oncall.MAX_WINDOW, at + oncall.MAX_WINDOW)
+        schedule = self.schedule_with_plan(at - MAX_WINDOW, at + MAX_WINDOW)
         return Response(oncall_payload(schedule, at))
 
     @extend_schema(
@@ -96,10 +98,10 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         end = parse_instant(request, "end", default=start + DEFAULT_SHIFTS_WINDOW)
         if end <= start:
             raise ValidationError({"end": [_("The end must be after the start.")]})
-        if end - start > oncall.MAX_WINDOW:
+        if end - start > MAX_WINDOW:
             raise ValidationError({"end": [_("The window may be at most %(days)s days long.") % {"days": 366}]})
         schedule = self.schedule_with_plan(start, end)
-        shifts, gaps = oncall.split_gaps(oncall.shifts(schedule, start, end))
+        shifts, gaps = split_gaps(oncall.shifts(schedule, start, end))
         return Response(
             {
                 "schedule": schedule.pk,
@@ -139,8 +141,6 @@ class LayerViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Layer.objects.none()
-        from django.db.models import Prefetch
-
         return Layer.objects.filter(schedule=self.get_schedule()).prefetch_related(
             Prefetch("participants", queryset=Participant.objects.order_by("position"))
         )
@@ -172,8 +172,8 @@ class OnCallView(generics.GenericAPIView):
         at = parse_instant(request, "at", default=timezone.now())
         schedules = oncall.load_plans(
             Schedule.objects.only("id", "name", "time_zone").order_by("name", "id"),
-            start=at - oncall.MAX_WINDOW,
-            end=at + oncall.MAX_WINDOW,
+            start=at - MAX_WINDOW,
+            end=at + MAX_WINDOW,
         )
         tz = timezone.get_current_timezone()
         return Response([oncall_payload(schedule, at, name=True, tz=tz) for schedule in schedules])

@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from rotations import oncall
+from rotations.final_schedule import MAX_WINDOW
 from rotations.models import Schedule
 
 register = template.Library()
@@ -15,9 +16,7 @@ def oncall_now(context):
     if user is None or not user.has_perm("rotations.view_schedule"):
         return {"visible": False}
     now = timezone.now()
-    schedules = oncall.load_plans(
-        Schedule.objects.order_by("name", "id"), start=now - oncall.MAX_WINDOW, end=now + oncall.MAX_WINDOW
-    )
+    schedules = oncall.load_plans(Schedule.objects.order_by("name", "id"), start=now - MAX_WINDOW, end=now + MAX_WINDOW)
     rows = []
     for schedule in schedules:
         answer = oncall.oncall(schedule, now)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from project import clock
 from releases import windows
 from releases.models import ReleaseWindow
 
@@ -191,4 +192,4 @@ def test_frequent_starts_do_not_make_a_week_slow():
     ],
 )
 def test_local_times_in_gaps_and_folds(naive, expected):
-    assert windows.to_aware(naive, ZURICH) == expected
+    assert clock.localize(naive, ZURICH) == expected

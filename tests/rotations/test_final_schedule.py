@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rotations import oncall
+from rotations.final_schedule import split_gaps
+from rotations.models import Schedule
 from tests.factories import UserFactory
 from tests.rotations.factories import LayerFactory, OverrideFactory, ScheduleFactory
 
@@ -69,7 +71,7 @@ def test_restrictions_cut_shifts_into_the_covered_hours(schedule, people):
     )
 
     segments = oncall.shifts(schedule, at(3, 0), at(10, 0))
-    shifts, gaps = oncall.split_gaps(segments)
+    shifts, gaps = split_gaps(segments)
 
     assert [(s.start, s.end, s.user.username) for s in shifts] == [
         (at(day, 9), at(day, 17), "ann" if day % 2 else "ben") for day in range(3, 8)
@@ -136,7 +138,7 @@ def test_most_recently_created_override_wins_where_overrides_overlap(schedule, p
 
     assert names(oncall.users_on_call(schedule, at(5, 11))) == ["cat"]  # ben's is older
     assert names(oncall.users_on_call(schedule, at(5, 15))) == ["dan"]  # dan's is newer than cat's
-    shifts, _gaps = oncall.split_gaps(oncall.shifts(schedule, at(5, 0), at(6, 0)))
+    shifts, _gaps = split_gaps(oncall.shifts(schedule, at(5, 0), at(6, 0)))
     assert [(s.start, s.end, s.user.username, s.source) for s in shifts] == [
         (at(5, 0), at(5, 8), "ann", "layer"),
         (at(5, 8), at(5, 14), "cat", "override"),
@@ -165,7 +167,7 @@ def test_consecutive_shifts_of_the_same_person_from_the_same_layer_are_merged(sc
     ann, ben = people[:2]
     layer = LayerFactory(schedule=schedule, rotation_start=MONDAY, shift_unit="days", participants=[ann, ann, ben])
 
-    shifts, _ = oncall.split_gaps(oncall.shifts(schedule, at(3, 9), at(9, 9)))
+    shifts, _ = split_gaps(oncall.shifts(schedule, at(3, 9), at(9, 9)))
 
     assert [(s.start, s.end, s.user.username) for s in shifts] == [
         (at(3, 9), at(5, 9), "ann"),
@@ -209,8 +211,6 @@ def test_layer_shift_at_uses_the_schedule_zone(people):
 
 
 def test_users_on_call_reads_a_schedule_in_a_fixed_number_of_queries(people, django_assert_max_num_queries):
-    from rotations.models import Schedule
-
     small = ScheduleFactory()
     LayerFactory(schedule=small, rotation_start=MONDAY, participants=people[:1])
     large = ScheduleFactory()

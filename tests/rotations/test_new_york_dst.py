@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rotations import oncall
+from rotations import plans
 from rotations.models import Layer, Schedule
 from tests.factories import UserFactory
 
@@ -14,7 +14,7 @@ H = timedelta(hours=1)
 
 
 def test_daily_handoff_stays_at_nine_local_across_both_changes():
-    daily = oncall.make_layer(
+    daily = plans.make_layer(
         time_zone=NEW_YORK,
         rotation_start=datetime(2026, 1, 5, 9, 0, tzinfo=NEW_YORK),
         shift_length=1,
@@ -32,7 +32,7 @@ def test_daily_handoff_stays_at_nine_local_across_both_changes():
 
 
 def test_weekly_shift_over_fall_back_lasts_169_hours():
-    weekly = oncall.make_layer(
+    weekly = plans.make_layer(
         time_zone=NEW_YORK,
         rotation_start=datetime(2026, 10, 26, 9, 0, tzinfo=NEW_YORK),
         shift_length=1,

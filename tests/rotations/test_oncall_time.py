@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rotations import oncall
+from project import clock
+from rotations import final_schedule, plans
+from rotations.restrictions import ScheduleError
 
 ZURICH = ZoneInfo("Europe/Zurich")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -18,7 +20,7 @@ def utc(*args):
 
 
 def layer(tz, rotation_start, length, unit, participants=("a", "b", "c")):
-    return oncall.make_layer(
+    return plans.make_layer(
         time_zone=tz, rotation_start=rotation_start, shift_length=length, shift_unit=unit, participants=participants
     )
 
@@ -73,7 +75,7 @@ def test_weekly_shifts_over_dst_changes_last_167_and_169_hours():
 
 
 def test_participants_take_turns_shift_k_to_participant_k_mod_n_both_ways_from_the_anchor():
-    daily = oncall.make_layer(
+    daily = plans.make_layer(
         time_zone=ZURICH,
         rotation_start=datetime(2024, 3, 10, 8, 0, tzinfo=ZURICH),
         starts_at=datetime(2024, 1, 1, tzinfo=ZURICH),
@@ -122,11 +124,24 @@ def test_handoff_at_ambiguous_0130_happens_at_its_first_occurrence():
 
 
 def test_localize_resolves_gaps_forward_and_repeats_to_the_first_occurrence():
-    assert oncall.localize(datetime(2024, 3, 31, 2, 30), ZURICH) == utc(2024, 3, 31, 1, 0)
-    assert oncall.localize(datetime(2024, 10, 27, 2, 30), ZURICH) == utc(2024, 10, 27, 0, 30)
-    assert oncall.localize(datetime(2024, 3, 10, 2, 30), CHICAGO) == utc(2024, 3, 10, 8, 0)
-    assert oncall.localize(datetime(2024, 11, 3, 1, 30), CHICAGO) == utc(2024, 11, 3, 6, 30)
-    assert oncall.localize(datetime(2024, 6, 1, 12, 0), CHICAGO) == utc(2024, 6, 1, 17, 0)
+    assert clock.localize(datetime(2024, 3, 31, 2, 30), ZURICH) == utc(2024, 3, 31, 1, 0)
+    assert clock.localize(datetime(2024, 10, 27, 2, 30), ZURICH) == utc(2024, 10, 27, 0, 30)
+    assert clock.localize(datetime(2024, 3, 10, 2, 30), CHICAGO) == utc(2024, 3, 10, 8, 0)
+    assert clock.localize(datetime(2024, 11, 3, 1, 30), CHICAGO) == utc(2024, 11, 3, 6, 30)
+    assert clock.localize(datetime(2024, 6, 1, 12, 0), CHICAGO) == utc(2024, 6, 1, 17, 0)
+
+
+@pytest.mark.parametrize(
+    "wall",
+    [datetime(2024, 3, 31, 2, 0), datetime(2024, 3, 31, 2, 30, 15), datetime(2024, 3, 31, 2, 59, 59, 999_999)],
+)
+def test_any_local_time_in_a_gap_is_the_first_instant_after_it(wall):
+    assert clock.localize(wall, ZURICH) == utc(2024, 3, 31, 1, 0)
+
+
+def test_lord_howe_half_hour_gap_resolves_forward():
+    # Lord Howe springs forward from 02:00 to 02:30 local (+10:30 → +11).
+    assert clock.localize(datetime(2024, 10, 6, 2, 15), LORD_HOWE) == utc(2024, 10, 5, 15, 30)
 
 
 # --- hourly shifts step on the local grid ----------------------------------------------------------
@@ -193,7 +208,7 @@ def test_monthly_shifts_from_the_31st_clamp_to_the_last_day_of_shorter_months():
 
 
 def test_quarterly_shifts_count_back_before_the_anchor():
-    quarterly = oncall.make_layer(
+    quarterly = plans.make_layer(
         time_zone=ZURICH,
         rotation_start=datetime(2024, 4, 1, 9, 0, tzinfo=ZURICH),
         starts_at=datetime(2023, 1, 1, tzinfo=ZURICH),
@@ -235,7 +250,7 @@ def test_lord_howe_handoff_inside_the_half_hour_gap_moves_to_its_end():
 
 
 def test_layer_covers_only_between_starts_at_and_ends_at():
-    plan = oncall.make_layer(
+    plan = plans.make_layer(
         time_zone="UTC",
         rotation_start=utc(2024, 1, 1),
         starts_at=utc(2024, 1, 3, 12),
@@ -265,13 +280,13 @@ def test_layer_covers_only_between_starts_at_and_ends_at():
 )
 def test_layer_plans_refuse_bad_settings(kwargs, message):
     settings = {"rotation_start": utc(2024, 1, 1), "shift_length": 1, "shift_unit": "days", **kwargs}
-    with pytest.raises(oncall.ScheduleError, match=message):
-        oncall.make_layer(time_zone="UTC", participants=["a"], **settings)
+    with pytest.raises(ScheduleError, match=message):
+        plans.make_layer(time_zone="UTC", participants=["a"], **settings)
 
 
 def test_unknown_time_zone_is_refused():
-    with pytest.raises(oncall.ScheduleError, match="Unknown time zone"):
-        oncall.get_zone("Mars/Olympus_Mons")
+    with pytest.raises(clock.ClockError, match="Unknown time zone"):
+        clock.get_zone("Mars/Olympus_Mons")
 
 
 def test_segment_start_after_a_day_long_restriction_that_ends_late_the_next_day():
@@ -280,10 +295,10 @@ def test_segment_start_after_a_day_long_restriction_that_ends_late_the_next_day(
         {"days": ["fri"], "start": "23:00", "end": "23:00"},
         {"days": ["sat"], "start": "00:00", "end": "01:00"},
     ]
-    plan = oncall.make_plan(
+    plan = plans.make_plan(
         time_zone=ZURICH,
         layers=[
-            oncall.make_layer(
+            plans.make_layer(
                 time_zone=ZURICH,
                 rotation_start=datetime(2024, 5, 8, 12, tzinfo=ZURICH),  # a Wednesday
                 shift_length=1,
@@ -294,8 +309,8 @@ def test_segment_start_after_a_day_long_restriction_that_ends_late_the_next_day(
         ],
     )
 
-    gap = oncall.segment_at(plan, datetime(2024, 6, 10, 12, tzinfo=ZURICH))  # Monday
-    shift = oncall.segment_at(plan, datetime(2024, 6, 8, 12, tzinfo=ZURICH))  # Saturday
+    gap = final_schedule.segment_at(plan, datetime(2024, 6, 10, 12, tzinfo=ZURICH))  # Monday
+    shift = final_schedule.segment_at(plan, datetime(2024, 6, 8, 12, tzinfo=ZURICH))  # Saturday
 
     assert (gap.user, gap.start, gap.end) == (
         None,
