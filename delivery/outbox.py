@@ -104,9 +104,16 @@ class Outbox:
         for start in range(0, len(ids), self.batch):
             chunk = ids[start : start + self.batch]
             self.model.objects.filter(pk__in=chunk, status=Status.PENDING).update(enqueued_at=now)
-            enqueue(self.task, chunk)
+            if not self._enqueue(chunk):
+                break  # the broker is down: the next tick tries again
             handed += len(chunk)
         return handed
+
+    def _enqueue(self, chunk):
+        if enqueue(self.task, chunk) is None:
+            self.model.objects.filter(pk__in=chunk, status=Status.PENDING).update(enqueued_at=None)
+            return False
+        return True
 
     def hand_out_on_commit(self, queryset):
         transaction.on_commit(lambda: self.hand_out(queryset))
@@ -115,7 +122,7 @@ class Outbox:
         """Queue rows already marked as handed out, after the transaction that wrote them commits."""
         for start in range(0, len(ids), self.batch):
             chunk = ids[start : start + self.batch]
-            transaction.on_commit(lambda chunk=chunk: enqueue(self.task, chunk))
+            transaction.on_commit(lambda chunk=chunk: self._enqueue(chunk))
 
     def recover(self, now=None):
         """Rows whose worker died while sending go back to pending; due rows go to the queue."""

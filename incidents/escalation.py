@@ -74,8 +74,14 @@ def begin(incident, *, now=None):
         _("Escalation policy %(policy)s started.") % {"policy": policy.name},
         {"policy": policy.pk},
     )
-    transaction.on_commit(lambda: enqueue(ADVANCE_TASK, escalation.pk))
+    transaction.on_commit(lambda: _hand_out(escalation.pk))
     return escalation
+
+
+def _hand_out(escalation_id):
+    """Queue the escalation's first step; if the broker is down, the next tick of any worker does."""
+    if enqueue(ADVANCE_TASK, escalation_id) is None:
+        Escalation.objects.filter(pk=escalation_id).update(enqueued_at=None)
 
 
 def start(incident_id, *, now=None, inline=False):
@@ -357,6 +363,8 @@ def tick(now=None):
     due = Escalation.objects.filter(not_handed, state=Escalation.State.RUNNING, next_at__lte=now)
     for pk in list(due.values_list("pk", flat=True)[:TICK_BATCH]):
         if due.filter(pk=pk).update(enqueued_at=now) == 1:
-            enqueue(ADVANCE_TASK, pk)
+            if enqueue(ADVANCE_TASK, pk) is None:
+                Escalation.objects.filter(pk=pk).update(enqueued_at=None)
+                break  # the broker is down: try again next tick
             handed += 1
     return handed + PAGES.recover(now)

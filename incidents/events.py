@@ -41,7 +41,9 @@ def hand_out(task, *, now=None):
     handed = 0
     for pk in list(due.order_by("due_at", "pk").values_list("pk", flat=True)[:TICK_BATCH]):
         if due.filter(pk=pk).update(enqueued_at=now) == 1:
-            enqueue(task, pk)
+            if enqueue(task, pk) is None:
+                IncidentEvent.objects.filter(pk=pk).update(enqueued_at=None)
+                break  # the broker is down: the next tick tries again
             handed += 1
     return handed
 

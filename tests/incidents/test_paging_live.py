@@ -161,3 +161,38 @@ def test_two_workers_never_page_twice(live_server, workers, chain, http_receiver
     numbers = sorted(json.loads(r["body"])["incident"]["number"] for r in http_receiver.requests)
     assert numbers == sorted(i.number for i in incidents)
     assert len(smtp_server.messages) == 8
+
+
+def test_an_incident_stored_while_the_broker_is_down_is_paged_once_a_worker_runs(
+    workers, chain, http_receiver, client, monkeypatch, caplog
+):
+    import redis
+    from django_q.brokers.redis_broker import Redis
+
+    from project import queue
+    from tests.conftest import free_port
+
+    # The web process's broker points at a port where nothing listens: every enqueue fails.
+    dead = Redis(list_key="piquet-unreachable")
+    dead.connection = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    monkeypatch.setattr(queue._local, "broker", dead, raising=False)
+    body = {
+        "routing_key": chain["integration"].key,
+        "event_action": "trigger",
+        "dedup_key": "broker-down",
+        "payload": {"summary": "Broker down, site down", "source": "probe", "severity": "critical"},
+    }
+    response = client.post("/v2/enqueue", body, content_type="application/json")
+
+    assert response.status_code == 202  # it is committed: the caller must not retry
+    assert "enqueue failed" in caplog.text
+    incident = Incident.objects.get(dedup_key="broker-down")
+    assert Escalation.objects.get(incident=incident).enqueued_at is None  # left for the ticker
+    time.sleep(1)
+    assert http_receiver.requests == []
+
+    workers.start()  # a worker whose broker works
+    wait_for(lambda: http_receiver.requests, timeout=20, message="the first page from the worker's ticker")
+    time.sleep(2)
+    assert len(http_receiver.requests) == 1
+    assert json.loads(http_receiver.requests[0]["body"])["incident"]["number"] == incident.number
