@@ -132,6 +132,11 @@ class Outbox:
         )
         return self.hand_out(now=now)
 
+    def stuck(self, now=None):
+        """Rows still "sending" long after `recover()` should have put them back: no worker recovers them."""
+        now = now or timezone.now()
+        return self.model.objects.filter(status=Status.SENDING, claimed_at__lt=now - STALE_SENDING_AFTER * 2)
+
     # --- sending ------------------------------------------------------------------
 
     def send(self, ids, *, now=None):

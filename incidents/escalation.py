@@ -158,8 +158,16 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
                 break
             escalation.round, escalation.step = position
             step = steps[escalation.step]
-            users = resolve_targets(step.get("targets", []), at=now)
+            problems = []
+            users = resolve_targets(step.get("targets", []), at=now, problems=problems)
             label = {"step": escalation.step + 1, "round": escalation.round + 1}
+            for problem in problems:
+                _timeline(
+                    incident,
+                    timeline.Kind.ESCALATION,
+                    _("Step %(step)s (round %(round)s): %(problem)s") % {**label, "problem": problem},
+                    {"round": escalation.round, "step": escalation.step, "problem": True},
+                )
             if not users:
                 _timeline(
                     incident,
@@ -168,7 +176,21 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
                     {"round": escalation.round, "step": escalation.step},
                 )
                 continue
-            created += _page(incident, escalation, users, now)
+            immediate, reachable = _page(incident, escalation, users, now)
+            created += immediate
+            if (
+                not reachable
+                and not Notification.objects.filter(
+                    incident=incident, round=escalation.round, step=escalation.step
+                ).exists()
+            ):
+                _timeline(
+                    incident,
+                    timeline.Kind.ESCALATION,
+                    _("Nobody of step %(step)s (round %(round)s) can be reached; moving on.") % label,
+                    {"round": escalation.round, "step": escalation.step},
+                )
+                continue
             names = ", ".join(display_name(user) for user, _via in users)
             _timeline(
                 incident,
@@ -209,20 +231,36 @@ def _next_position(escalation):
     return round_, step
 
 
-def resolve_targets(targets, *, at):
-    """People named by a step's targets at an instant: users as such, schedules by who is on call."""
-    User = get_user_model()
+def resolve_targets(targets, *, at, problems=None):
+    """People named by a step's targets at an instant: users as such, schedules by who is on call.
+
+    A target that cannot be resolved (a deleted person or schedule, a schedule
+    whose layers cannot be computed) is skipped, and a sentence saying why is
+    added to `problems`: the other targets are paged all the same.
+    """
+    problems = [] if problems is None else problems
     found = []
     seen = set()
-    user_ids = [t["id"] for t in targets if t.get("type") == "user"]
-    users = User.objects.in_bulk(user_ids)
+    user_ids = [t.get("id") for t in targets if t.get("type") == "user"]
+    users = get_user_model().objects.in_bulk([pk for pk in user_ids if isinstance(pk, int)])
     for target in targets:
-        if target.get("type") == "user":
-            candidates = [users.get(target["id"])] if users.get(target["id"]) else []
+        kind, pk = target.get("type"), target.get("id")
+        if kind == "user":
+            candidates = [users[pk]] if pk in users else []
+            if not candidates:
+                problems.append(_("Person #%(id)s of this step no longer exists.") % {"id": pk})
             via = "user"
-        elif target.get("type") == "schedule":
-            candidates = _on_call(target["id"], at)
-            via = f"schedule:{target['id']}"
+        elif kind == "schedule":
+            try:
+                candidates = _on_call(pk, at, problems)
+            except Exception as exc:
+                logger.exception("escalation target failed schedule=%s", pk)
+                problems.append(
+                    _("Could not tell who is on call for schedule #%(id)s: %(error)s")
+                    % {"id": pk, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+                )
+                continue
+            via = f"schedule:{pk}"
         else:
             continue
         for user in candidates:
@@ -232,15 +270,18 @@ def resolve_targets(targets, *, at):
     return found
 
 
-def _on_call(schedule_id, at):
+def _on_call(schedule_id, at, problems):
     schedule = Schedule.objects.filter(pk=schedule_id).first()
     if schedule is None:
+        problems.append(_("Schedule #%(id)s of this step no longer exists.") % {"id": schedule_id})
         return []
     return list(users_on_call(schedule, at))
 
 
 def _page(incident, escalation, users, now):
+    """Page each person by their rules; return (ids of the messages due now, how many messages were written)."""
     created = []
+    written = 0
     for user, via in users:
         page, page_created = Page.objects.get_or_create(
             incident=incident,
@@ -259,6 +300,7 @@ def _page(incident, escalation, users, now):
                 _("%(name)s has no way to be reached (no contact method, no e-mail).") % {"name": display_name(user)},
             )
         for method, delay in methods:
+            written += 1
             created += _create_notification(
                 incident=incident,
                 page=page,
@@ -271,7 +313,7 @@ def _page(incident, escalation, users, now):
                 round_=escalation.round,
                 step=escalation.step,
             )
-    return created
+    return created, written
 
 
 def _create_notification(*, incident, page, purpose, user, method, delay, due, now, round_=-1, step=-1):
@@ -331,6 +373,31 @@ def _recorded(outcomes):
             message = _("Could not reach %(name)s by %(method)s after %(attempts)s attempts.") % facts
             data = {"notification": notification.pk, "error": result.error[:500]}
         _timeline(notification.incident, timeline.Kind.DELIVERY, message, data)
+        if outcome.status == Notification.Status.FAILED and notification.purpose == Notification.Purpose.PAGE:
+            _move_on_if_the_step_failed(notification)
+
+
+def _move_on_if_the_step_failed(notification):
+    """When every message of a step has failed for good, its next step is due now, not at the timeout."""
+    step = Notification.objects.filter(
+        incident_id=notification.incident_id, round=notification.round, step=notification.step
+    )
+    if step.exclude(pk=notification.pk).exclude(status=Notification.Status.FAILED).exists():
+        return
+    moved = Escalation.objects.filter(
+        incident_id=notification.incident_id,
+        state=Escalation.State.RUNNING,
+        round=notification.round,
+        step=notification.step,
+    ).update(next_at=timezone.now(), enqueued_at=None)
+    if moved:
+        _timeline(
+            notification.incident,
+            timeline.Kind.ESCALATION,
+            _("Every contact method of step %(step)s (round %(round)s) failed; escalating now.")
+            % {"step": notification.step + 1, "round": notification.round + 1},
+            {"round": notification.round, "step": notification.step},
+        )
 
 
 # One page per task, so that a slow provider never holds back another person's page.
@@ -368,3 +435,22 @@ def tick(now=None):
                 break  # the broker is down: try again next tick
             handed += 1
     return handed + PAGES.recover(now)
+
+
+RETRY_FAILED_STEP_AFTER = timedelta(seconds=60)
+
+
+def postpone_after_failure(escalation_id, *, now=None):
+    """A step that raised is tried again in a minute, and its incident's timeline says so."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        escalation = Escalation.objects.select_for_update().filter(pk=escalation_id).first()
+        if escalation is None or escalation.state != Escalation.State.RUNNING:
+            return
+        Escalation.objects.filter(pk=escalation_id).update(next_at=now + RETRY_FAILED_STEP_AFTER, enqueued_at=None)
+        _timeline(
+            escalation.incident,
+            timeline.Kind.ESCALATION,
+            _("The next step could not be fired because of an error; trying again in a minute."),
+            {"error": True},
+        )

@@ -1,6 +1,10 @@
 """django-q2 entry points: take ids, reload, act only if the work is still due."""
 
+import logging
+
 from incidents import escalation
+
+logger = logging.getLogger(__name__)
 
 
 def start_escalation(incident_id):
@@ -8,7 +12,12 @@ def start_escalation(incident_id):
 
 
 def advance_escalation(escalation_id):
-    escalation.advance(escalation_id, inline=True)
+    try:
+        escalation.advance(escalation_id, inline=True)
+    except Exception:
+        # Never a crash loop on one incident: say so on its timeline and try again in a minute.
+        logger.exception("escalation failed escalation=%s", escalation_id)
+        escalation.postpone_after_failure(escalation_id)
 
 
 def send_notifications(notification_ids):

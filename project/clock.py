@@ -91,4 +91,7 @@ MIN_YEAR, MAX_YEAR = 1970, 9000
 
 def in_range(instant: datetime) -> bool:
     """Whether an aware instant lies within MIN_YEAR–MAX_YEAR (in UTC)."""
-    return MIN_YEAR <= instant.astimezone(UTC).year <= MAX_YEAR
+    try:
+        return MIN_YEAR <= instant.astimezone(UTC).year <= MAX_YEAR
+    except (OverflowError, ValueError):
+        return False

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from project import clock
 from project.clock import ClockError, get_zone
 from rotations import plans
 from rotations.policies import EscalationPolicy, EscalationStep
@@ -35,6 +36,19 @@ def validate_restrictions(value):
 
 def generate_feed_token():
     return secrets.token_urlsafe(32)
+
+
+def shift_length_error(unit):
+    return _("A shift is at most %(count)s %(unit)s.") % {"count": plans.MAX_SHIFT_LENGTH[unit], "unit": unit}
+
+
+def instants_out_of_range(obj, names):
+    """{field: message} for the instants of `obj` outside the years clock.MIN_YEAR–clock.MAX_YEAR."""
+    message = _("Give an instant between the years %(low)s and %(high)s.") % {
+        "low": clock.MIN_YEAR,
+        "high": clock.MAX_YEAR,
+    }
+    return {name: message for name in names if getattr(obj, name, None) and not clock.in_range(getattr(obj, name))}
 
 
 class Schedule(models.Model):
@@ -125,8 +139,15 @@ class Layer(models.Model):
         super().clean()
         if self.starts_at is None:
             self.starts_at = self.rotation_start
-        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("The end must be after the start.")})
+        errors = {}
+        longest = plans.MAX_SHIFT_LENGTH.get(self.shift_unit)
+        if longest and self.shift_length and self.shift_length > longest:
+            errors["shift_length"] = shift_length_error(self.shift_unit)
+        errors.update(instants_out_of_range(self, ("rotation_start", "starts_at", "ends_at")))
+        if not errors and self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end must be after the start.")
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         if self.starts_at is None:
@@ -222,8 +243,11 @@ class Override(models.Model):
 
     def clean(self):
         super().clean()
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": _("The end must be after the start.")})
+        errors = instants_out_of_range(self, ("start", "end"))
+        if not errors and self.start and self.end and self.end <= self.start:
+            errors["end"] = _("The end must be after the start.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class CalendarFeed(models.Model):

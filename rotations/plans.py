@@ -28,6 +28,8 @@ from rotations.restrictions import (
 
 HOURS, DAYS, WEEKS, MONTHS = "hours", "days", "weeks", "months"
 UNITS = (HOURS, DAYS, WEEKS, MONTHS)
+# The longest shift per unit: a year. Longer ones overflow date arithmetic and help nobody.
+MAX_SHIFT_LENGTH = {HOURS: 8760, DAYS: 366, WEEKS: 53, MONTHS: 12}
 
 _NOMINAL_SECONDS = {HOURS: 3600, DAYS: 86400, WEEKS: 7 * 86400, MONTHS: 30.436875 * 86400}
 

@@ -1,45 +1,12 @@
-from datetime import UTC
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from incidents.models import Incident, Service
-from project import clock
+from project.serializers import InstantField
 from releases import windows as window_math
 from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
-
-
-class LenientDateTimeField(serializers.DateTimeField):
-    """ISO 8601 between the years 1970 and 9000.
-
-    A '+' turned into a space by an unencoded query string is taken back. A
-    time without offset is local time (TIME_ZONE): one that does not exist
-    means the first instant after the gap, an ambiguous one its first occurrence.
-    """
-
-    default_error_messages = {"range": _("Give an instant between the years {low} and {high}.")}
-    LOW, HIGH = clock.MIN_YEAR, clock.MAX_YEAR
-
-    def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T15:00:00+01:00")
-        value = value.strip()
-        if "T" in value and " " in value:
-            value = value.replace(" ", "+")
-        try:
-            parsed = parse_datetime(value)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            self.fail("invalid", format="ISO 8601, e.g. 2026-11-27T15:00:00+01:00")
-        if not self.LOW <= parsed.year <= self.HIGH:
-            self.fail("range", low=self.LOW, high=self.HIGH)
-        if timezone.is_naive(parsed):
-            return clock.localize(parsed, timezone.get_current_timezone())
-        return parsed.astimezone(UTC)
 
 
 class ServiceSlugField(serializers.SlugRelatedField):
@@ -80,7 +47,7 @@ class IncidentNumberField(serializers.IntegerField):
 # is on every pipeline's path and a serializer copies its fields on every request.
 GATE_QUERY_FIELDS = {
     "service": ServiceSlugField(required=False),
-    "at": LenientDateTimeField(required=False),
+    "at": InstantField(required=False),
     "environment": serializers.CharField(required=False, allow_blank=True, max_length=100),
     "incident": IncidentNumberField(required=False, help_text=_("Number of the incident this deploy fixes.")),
     "strict": serializers.BooleanField(required=False),
@@ -176,8 +143,8 @@ class ReleaseWindowSerializer(serializers.ModelSerializer):
     services = ServiceSlugField(many=True, required=False)
     start_cron = serializers.CharField(required=False, allow_blank=True, max_length=100)
     end_cron = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    starts_at = LenientDateTimeField(required=False, allow_null=True)
-    ends_at = LenientDateTimeField(required=False, allow_null=True)
+    starts_at = InstantField(required=False, allow_null=True)
+    ends_at = InstantField(required=False, allow_null=True)
     active_now = serializers.SerializerMethodField()
     next_start = serializers.SerializerMethodField()
     next_end = serializers.SerializerMethodField()
@@ -308,8 +275,8 @@ class FreezeExceptionSerializer(serializers.ModelSerializer):
 class FreezeExceptionRequestSerializer(serializers.Serializer):
     services = serializers.ListField(child=ServiceSlugField(), allow_empty=False)
     reason = serializers.CharField(max_length=5000)
-    starts_at = LenientDateTimeField(required=False)
-    ends_at = LenientDateTimeField()
+    starts_at = InstantField(required=False)
+    ends_at = InstantField()
     incident = IncidentNumberField(required=False, allow_null=True)
 
     def validate(self, attrs):
@@ -353,5 +320,5 @@ class DeploymentRecordSerializer(serializers.Serializer):
     environment = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=1000, required=False, allow_blank=True, default="")
     actor = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    at = LenientDateTimeField(required=False)
+    at = InstantField(required=False)
     incident = IncidentNumberField(required=False, allow_null=True, help_text=_("The incident this deploy fixes."))

@@ -3,8 +3,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from project.serializers import UserSummarySerializer
-from rotations.models import Layer, Override, Schedule, validate_restrictions
+from project.serializers import InstantField, UserSummarySerializer
+from rotations import plans
+from rotations.models import Layer, Override, Schedule, shift_length_error, validate_restrictions
 
 User = get_user_model()
 
@@ -55,7 +56,9 @@ class LayerSerializer(serializers.ModelSerializer):
         required=False,
         help_text=_("User ids in rotation order; a person may appear more than once."),
     )
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    rotation_start = InstantField()
+    starts_at = InstantField(required=False, allow_null=True)
+    ends_at = InstantField(required=False, allow_null=True)
     restrictions = serializers.JSONField(required=False)
 
     class Meta:
@@ -78,6 +81,13 @@ class LayerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(_("The shift length must be at least 1."))
         return value
 
+    def validate(self, attrs):
+        unit = attrs.get("shift_unit", getattr(self.instance, "shift_unit", Layer.Unit.WEEKS))
+        length = attrs.get("shift_length", getattr(self.instance, "shift_length", 1))
+        if length > plans.MAX_SHIFT_LENGTH[unit]:
+            raise serializers.ValidationError({"shift_length": [shift_length_error(unit)]})
+        return self._validate_span(attrs)
+
     def validate_restrictions(self, value):
         if value is None:
             return []
@@ -87,7 +97,7 @@ class LayerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(getattr(exc, "messages", [str(exc)])) from None
         return value
 
-    def validate(self, attrs):
+    def _validate_span(self, attrs):
         rotation_start = attrs.get("rotation_start", getattr(self.instance, "rotation_start", None))
         if "starts_at" in attrs and attrs["starts_at"] is None:
             attrs["starts_at"] = rotation_start
@@ -114,6 +124,9 @@ class LayerSerializer(serializers.ModelSerializer):
 
 
 class OverrideSerializer(serializers.ModelSerializer):
+    start = InstantField()
+    end = InstantField()
+
     class Meta:
         model = Override
         fields = ["id", "user", "start", "end", "reason"]

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_ok_when_database_answers(client):
+    from django.utils import timezone
+
+    from project.models import Heartbeat
+
+    Heartbeat.objects.create(name="worker", at=timezone.now())
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
