@@ -132,6 +132,10 @@ class Outbox:
         )
         return self.hand_out(now=now)
 
+    def release(self):
+        """Rows handed out but not claimed go back to the ticker (a stopping worker's queue held them)."""
+        return self.model.objects.filter(status=Status.PENDING, enqueued_at__isnull=False).update(enqueued_at=None)
+
     def stuck(self, now=None):
         """Rows still "sending" long after `recover()` should have put them back: no worker recovers them."""
         now = now or timezone.now()

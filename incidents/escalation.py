@@ -437,6 +437,11 @@ def tick(now=None):
     return handed + PAGES.recover(now)
 
 
+def release():
+    """Escalations handed out but not advanced go back to the ticker (a stopping worker's queue held them)."""
+    return Escalation.objects.filter(state=Escalation.State.RUNNING, enqueued_at__isnull=False).update(enqueued_at=None)
+
+
 RETRY_FAILED_STEP_AFTER = timedelta(seconds=60)
 
 

@@ -48,6 +48,13 @@ def hand_out(task, *, now=None):
     return handed
 
 
+def release():
+    """Events handed out but not started go back to the ticker (a stopping worker's queue held them)."""
+    return IncidentEvent.objects.filter(done_at=None, claimed_at=None, enqueued_at__isnull=False).update(
+        enqueued_at=None
+    )
+
+
 def run(event_id, followers, *, now=None):
     """Run each follower (a callable taking the event) of a due event, each apart from the others.
 

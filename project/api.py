@@ -1,10 +1,18 @@
 """API conventions shared by every app: permissions, pagination, errors."""
 
 import logging
+from datetime import UTC
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, pagination, permissions, status
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, pagination, parsers, permissions, status
 from rest_framework.response import Response
+
+from project import clock
+from project.jsonbody import parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,55 @@ def exception_handler(exc, context):
 
     if isinstance(exc, ConflictError):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        related = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        names = ", ".join(sorted({str(obj._meta.verbose_name_plural) for obj in related}))
+        return Response({"detail": f"It cannot be deleted while it has {names}."}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     return drf_exception_handler(exc, context)
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The body is too large."
+    default_code = "too_large"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with the limits of every body Piquet reads: size, nesting, finite numbers, storable text."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise BodyTooLarge(f"The body is larger than {limit // 1024} KB.")
+        try:
+            return parse_json(body)
+        except ValueError as exc:
+            raise exceptions.ParseError(str(exc)) from None
+
+
+def query_instant(request, name, default=None):
+    """An aware datetime from the query string, or a 400 naming the parameter."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        parsed = parse_datetime(raw.strip().replace(" ", "+"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise exceptions.ValidationError({name: [_("Not an ISO 8601 date and time, e.g. 2025-03-30T08:00:00Z.")]})
+    if parsed.tzinfo is None:
+        raise exceptions.ValidationError({name: [_("Include a time zone, e.g. 2025-03-30T08:00:00Z or +01:00.")]})
+    if not clock.in_range(parsed):
+        raise exceptions.ValidationError(
+            {
+                name: [
+                    _("Give an instant between the years %(low)s and %(high)s.")
+                    % {"low": clock.MIN_YEAR, "high": clock.MAX_YEAR}
+                ]
+            }
+        )
+    return parsed.astimezone(UTC)

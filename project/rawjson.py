@@ -5,10 +5,6 @@ negotiation, authentication and rendering, enforces the size limit and the
 content type, and answers every client error as JSON, never 5xx.
 """
 
-import json
-import math
-import re
-
 from django.conf import settings
 from django.http import JsonResponse
 from drf_spectacular.utils import inline_serializer
@@ -17,56 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-MAX_DEPTH = 64  # nesting levels of a body; deeper is refused
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text):
-    number = float(text)
-    if math.isinf(number):
-        raise ValueError(f"{text[:20]} is out of range for a number")
-    return number
-
-
-def unstorable(value, depth=0):
-    """Why a parsed JSON value cannot be stored (NUL, a lone surrogate, too deep), or None."""
-    if depth > MAX_DEPTH:
-        return f"The body is nested deeper than {MAX_DEPTH} levels."
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "The body contains a NUL character (\\u0000), which cannot be stored."
-        if _SURROGATE.search(value):
-            return "The body contains a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text."
-        return None
-    if isinstance(value, dict):
-        items = [item for pair in value.items() for item in pair]
-    elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    for item in items:
-        reason = unstorable(item, depth + 1)
-        if reason:
-            return reason
-    return None
-
-
-def parse_json(body):
-    """Parse a request body as JSON that can be stored as it is; raise ValueError with a sentence saying why not."""
-    try:
-        data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise ValueError(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
-    except ValueError as exc:
-        raise ValueError(f"The body is not valid JSON: {exc}.") from None
-    reason = unstorable(data)
-    if reason:
-        raise ValueError(reason)
-    return data
+from project.jsonbody import parse_json
 
 
 class EventRejected(Exception):
@@ -124,7 +71,12 @@ class RawJSONView(APIView):
         content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type not in ("application/json", "") and not content_type.endswith("+json"):
             raise EventRejected(415, f"Content type {content_type!r} is not supported; send application/json.")
-        body = request.read(limit + 1)
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not declared and chunked and request.META.get("wsgi.input_terminated"):
+            # A chunked body has no Content-Length: Django reads it as empty; the server has de-chunked it.
+            body = request.META["wsgi.input"].read(limit + 1)
+        else:
+            body = request.read(limit + 1)
         if len(body) > limit:
             raise EventRejected(413, f"The body is larger than {limit // 1024} KB.")
         try:

@@ -163,6 +163,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "project.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "project.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "project.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

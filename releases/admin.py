@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents.models import Service
+from project import clock
 from releases import approvals, gate
 from releases import windows as window_math
 from releases.models import Deployment, FreezeAnnouncement, FreezeException, ReleaseWindow
@@ -143,6 +144,12 @@ class ReleaseWindowAdmin(admin.ModelAdmin):
             start = date.fromisoformat(request.GET["week"]) if request.GET.get("week") else today
         except ValueError:
             errors.append(_("The week must be a date such as 2026-11-23."))
+            start = today
+        if not clock.MIN_YEAR <= start.year <= clock.MAX_YEAR - 1:
+            errors.append(
+                _("The week must lie between the years %(low)s and %(high)s.")
+                % {"low": clock.MIN_YEAR, "high": clock.MAX_YEAR - 1}
+            )
             start = today
         start = window_math.week_start(start)
         environment = request.GET.get("environment", "")

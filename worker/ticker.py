@@ -5,8 +5,8 @@ event to follow); a tick hands it to django-q2. A lost enqueue is found again
 by the next tick.
 """
 
-from comms import cadence
-from incidents import escalation
+from comms import cadence, stakeholders
+from incidents import escalation, events
 from worker import followups
 
 
@@ -16,3 +16,13 @@ def tick(now=None):
     handed += followups.hand_out(now)
     handed += cadence.tick(now)
     return handed
+
+
+def release():
+    """Give back whatever was handed out and not done yet (a stopping worker's queue may have held it):
+    the next tick of any worker hands it out again at once. Returns how many rows."""
+    released = escalation.release()
+    released += escalation.PAGES.release()
+    released += stakeholders.DELIVERIES.release()
+    released += events.release()
+    return released

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
@@ -29,6 +30,10 @@ class SubscriberSerializer(serializers.Serializer):
     address = serializers.CharField(max_length=500)
 
     def validate(self, attrs):
+        # A partial update (PATCH) of a group still gives each subscriber whole.
+        missing = {name: [_("This field is required.")] for name in ("kind", "address") if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
         attrs["address"] = attrs["address"].strip()
         error = validate_subscriber_address(attrs["kind"], attrs["address"])
         if error:

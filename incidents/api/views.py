@@ -1,6 +1,5 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from incidents import lifecycle
 from incidents.api import serializers as s
 from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
-from project.api import as_id
+from project.api import as_id, query_instant
 
 RESPONDER = ["incidents.change_incident"]
 
@@ -104,15 +103,9 @@ class IncidentViewSet(
             if (service_id := as_id(service)) is not None:
                 match |= Q(service_id=service_id)
             queryset = queryset.filter(match)
-        created_after = params.get("created_after")
-        if created_after:
-            try:
-                parsed = parse_datetime(created_after.replace(" ", "+"))
-            except ValueError:
-                parsed = None
-            if parsed is None or parsed.tzinfo is None:
-                raise ValidationError({"created_after": ["Use an ISO 8601 instant with a time zone."]})
-            queryset = queryset.filter(created_at__gt=parsed)
+        created_after = query_instant(self.request, "created_after")
+        if created_after is not None:
+            queryset = queryset.filter(created_at__gt=created_after)
         return queryset
 
     def create(self, request, *args, **kwargs):

@@ -7,12 +7,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
+from project.api import MAX_ID
 from rotations.models import EscalationPolicy, EscalationStep, Schedule
 
 
 class TargetSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["user", "schedule"])
-    id = serializers.IntegerField(min_value=1)
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class StepSerializer(serializers.Serializer):

@@ -4,7 +4,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from project.api import query_instant
 from rotations import oncall
 from rotations.api import serializers as s
 from rotations.final_schedule import MAX_WINDOW, split_gaps
@@ -28,22 +28,6 @@ def iso(value, tz=None):
         return None
     text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def parse_instant(request, name, default=None):
-    """An aware datetime from the query string, or a 400 naming the parameter."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        parsed = parse_datetime(raw.strip().replace(" ", "+"))
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValidationError({name: [_("Not an ISO 8601 date and time, e.g. 2025-03-30T08:00:00Z.")]})
-    if parsed.tzinfo is None:
-        raise ValidationError({name: [_("Include a time zone, e.g. 2025-03-30T08:00:00Z or +01:00.")]})
-    return parsed
 
 
 def oncall_payload(schedule, at, name=False, tz=None):
@@ -80,7 +64,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def oncall(self, request, pk=None):
         """Who is on call at `at`, where it comes from, and the final-schedule segment containing it."""
-        at = parse_instant(request, "at", default=timezone.now())
+        at = query_instant(request, "at", default=timezone.now())
         schedule = self.schedule_with_plan(at - MAX_WINDOW, at + MAX_WINDOW)
         return Response(oncall_payload(schedule, at))
 
@@ -94,8 +78,8 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def shifts(self, request, pk=None):
         """The final schedule over [start, end): shifts and gaps, at most 366 days."""
-        start = parse_instant(request, "start", default=timezone.now())
-        end = parse_instant(request, "end", default=start + DEFAULT_SHIFTS_WINDOW)
+        start = query_instant(request, "start", default=timezone.now())
+        end = query_instant(request, "end", default=start + DEFAULT_SHIFTS_WINDOW)
         if end <= start:
             raise ValidationError({"end": [_("The end must be after the start.")]})
         if end - start > MAX_WINDOW:
@@ -169,7 +153,7 @@ class OnCallView(generics.GenericAPIView):
 
     @extend_schema(parameters=[AT_PARAMETER], responses=s.OnCallSerializer(many=True))
     def get(self, request):
-        at = parse_instant(request, "at", default=timezone.now())
+        at = query_instant(request, "at", default=timezone.now())
         schedules = oncall.load_plans(
             Schedule.objects.only("id", "name", "time_zone").order_by("name", "id"),
             start=at - MAX_WINDOW,

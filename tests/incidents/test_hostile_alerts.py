@@ -1,6 +1,7 @@
 """Alerts written by a clumsy or hostile client still page, with one-line headers, or are refused with a 400."""
 
 import email
+import json
 from email import policy
 
 import pytest
@@ -82,3 +83,33 @@ def test_numbers_out_of_range_and_deep_nesting_are_refused(client, integration, 
     response = client.post("/v2/enqueue", body, content_type="application/json")
     assert response.status_code in (400, 413)
     assert response.json()["status"] == "invalid event"
+
+
+def test_a_chunked_body_without_content_length_is_read_with_the_size_limit(integration, settings):
+    import io
+
+    from django.test import RequestFactory
+
+    from incidents.api.ingest_views import EventsV2View
+
+    body = json.dumps(
+        {
+            "routing_key": integration.key,
+            "event_action": "trigger",
+            "payload": {"summary": "Chunked", "source": "probe", "severity": "info"},
+        }
+    ).encode()
+
+    def post(data):
+        # What gunicorn hands Django for "Transfer-Encoding: chunked": no CONTENT_LENGTH, the stream de-chunked.
+        request = RequestFactory().generic("POST", "/v2/enqueue", b"", content_type="application/json")
+        request.META.pop("CONTENT_LENGTH", None)
+        request.META.update(
+            {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True, "wsgi.input": io.BytesIO(data)}
+        )
+        return EventsV2View.as_view()(request)
+
+    assert post(body).status_code == 202
+    assert Incident.objects.get().title == "Chunked"
+    settings.PIQUET_MAX_EVENT_BYTES = 100
+    assert post(body).status_code == 413

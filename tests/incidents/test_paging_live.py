@@ -196,3 +196,27 @@ def test_an_incident_stored_while_the_broker_is_down_is_paged_once_a_worker_runs
     time.sleep(2)
     assert len(http_receiver.requests) == 1
     assert json.loads(http_receiver.requests[0]["body"])["incident"]["number"] == incident.number
+
+
+def test_a_stopping_worker_exits_within_5_seconds_while_another_keeps_paging(
+    live_server, workers, chain, http_receiver
+):
+    stopping = workers.start()
+    workers.start()
+    time.sleep(3)  # both running
+    trigger(live_server, chain["integration"], "before")
+    wait_for(lambda: len(http_receiver.requests) == 1, timeout=15, message="the page before the restart")
+
+    asked = time.monotonic()
+    os.kill(stopping.pid, signal.SIGTERM)
+    trigger(live_server, chain["integration"], "during")
+    stopping.wait(timeout=10)
+    took = time.monotonic() - asked
+    assert took < 5, f"the worker took {took:.1f}s to stop"
+
+    wait_for(lambda: len(http_receiver.requests) == 2, timeout=15, message="the page while one worker stopped")
+    trigger(live_server, chain["integration"], "after")
+    wait_for(lambda: len(http_receiver.requests) == 3, timeout=15, message="the page after it stopped")
+    time.sleep(2)
+    numbers = sorted(json.loads(r["body"])["incident"]["number"] for r in http_receiver.requests)
+    assert len(numbers) == len(set(numbers)) == 3

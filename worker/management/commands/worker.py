@@ -5,8 +5,13 @@ due escalation steps and due messages to the queue and runs django-q2's
 schedules (django-q2's own scheduler looks only about every 30 seconds).
 Run one per machine; several may run at once: the database decides who does
 what. Supervise the whole process group (see docs/deployment.md).
+
+Asked to stop (SIGTERM, SIGINT), it hands out nothing more, gives the cluster
+a few seconds to finish its tasks, kills what is left, and gives back what it
+had handed out but not done, so that the other workers take it at once.
 """
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +30,43 @@ from worker import ticker
 logger = logging.getLogger("piquet.worker")
 
 HEARTBEAT_EVERY = 10
+STOP_WITHIN = 3.5  # seconds the cluster gets to finish its tasks once the worker is asked to stop
+
+
+def _descendants(pid):
+    """Process ids below `pid` (Linux /proc), deepest last."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_cluster(cluster):
+    """SIGTERM the cluster, wait STOP_WITHIN seconds, then SIGKILL it and its workers."""
+    if cluster is None or cluster.poll() is not None:
+        return
+    below = _descendants(cluster.pid)
+    cluster.send_signal(signal.SIGTERM)
+    try:
+        cluster.wait(timeout=STOP_WITHIN)
+    except subprocess.TimeoutExpired:
+        logger.warning("worker: the task cluster did not stop within %.1fs; killing it", STOP_WITHIN)
+    for pid in [cluster.pid, *below, *_descendants(cluster.pid)]:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    cluster.wait()
 
 
 class Command(BaseCommand):
@@ -62,10 +104,10 @@ class Command(BaseCommand):
                     raise SystemExit(1)
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
         finally:
-            if cluster is not None and cluster.poll() is None:
-                cluster.send_signal(signal.SIGTERM)
-                try:
-                    cluster.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    cluster.kill()
-            logger.info("worker stopped")
+            stop_cluster(cluster)
+            try:
+                released = ticker.release()
+            except DatabaseError as exc:
+                released = 0
+                logger.error("worker: could not give work back: %s", exc.__class__.__name__)
+            logger.info("worker stopped released=%s", released)
