@@ -34,8 +34,9 @@ migrate: install .env
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-## make run: install, migrate, load the demo once, start the web server and the worker.
+## make run: install, migrate, load the demo once, start the web server (gunicorn) and the worker.
 run: demo
+	$(BIN)/python manage.py collectstatic --no-input -v 0
 	$(BIN)/python manage.py welcome
 	PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile
 
