@@ -176,6 +176,14 @@ class StatusUpdate(models.Model):
         verbose_name=_("author"),
     )
     posted_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+    fan_out_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fanned_out_at = models.DateTimeField(
+        _("delivery rows written at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Empty until a delivery row is written for every address; the worker's ticker sees to it."),
+    )
 
     class Meta:
         ordering = ["-posted_at", "-id"]

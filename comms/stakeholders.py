@@ -139,6 +139,7 @@ def fan_out(update_id, *, now=None):
             row.created_at = now
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
         _insert_subscriber_rows(update, group_ids, now)
+        StatusUpdate.objects.filter(pk=update.pk, fanned_out_at=None).update(fanned_out_at=now)
     count = Delivery.objects.filter(key=key).count()
     if first_run:
         timeline.record(

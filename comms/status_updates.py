@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,8 +29,31 @@ class UpdateError(ValueError):
         self.field = field
 
 
+FAN_OUT_TASK = "comms.tasks.fan_out"
+FAN_OUT_AGAIN_AFTER = timedelta(seconds=30)  # an update handed out this long ago and not fanned out goes again
+
+
 def _enqueue_fan_out(update_id):
-    enqueue("comms.tasks.fan_out", update_id, task_name=f"comms.fan_out:{update_id}")
+    if enqueue(FAN_OUT_TASK, update_id, task_name=f"comms.fan_out:{update_id}") is not None:
+        StatusUpdate.objects.filter(pk=update_id, fan_out_enqueued_at=None).update(fan_out_enqueued_at=timezone.now())
+
+
+def hand_out_fan_outs(now=None):
+    """Updates posted but not fanned out (the enqueue after posting was lost) go to the queue; returns how many."""
+    now = now or timezone.now()
+    waiting = StatusUpdate.objects.filter(
+        Q(fan_out_enqueued_at__isnull=True) | Q(fan_out_enqueued_at__lt=now - FAN_OUT_AGAIN_AFTER),
+        fanned_out_at=None,
+        posted_at__lte=now - timedelta(seconds=2),
+    )
+    handed = 0
+    for pk, enqueued_at in list(waiting.values_list("pk", "fan_out_enqueued_at")[:100]):
+        claimed = StatusUpdate.objects.filter(pk=pk, fan_out_enqueued_at=enqueued_at).update(fan_out_enqueued_at=now)
+        if claimed and enqueue(FAN_OUT_TASK, pk) is None:
+            StatusUpdate.objects.filter(pk=pk).update(fan_out_enqueued_at=None)
+            break  # the broker is down: the next tick tries again
+        handed += claimed
+    return handed
 
 
 def _validate(*, phase, message, next_update_at, eta, now):

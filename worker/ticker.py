@@ -5,7 +5,7 @@ event to follow); a tick hands it to django-q2. A lost enqueue is found again
 by the next tick.
 """
 
-from comms import cadence, stakeholders
+from comms import cadence, stakeholders, status_updates
 from incidents import escalation, events
 from worker import followups
 
@@ -14,6 +14,7 @@ def tick(now=None):
     """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries. Returns work handed."""
     handed = escalation.tick(now)
     handed += followups.hand_out(now)
+    handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
     return handed
 
