@@ -20,7 +20,7 @@ from comms.models import (
 )
 from comms.stakeholder_messages import public_incident_url, render_markdown
 from incidents.models import Incident
-from project.serializers import UserSummarySerializer
+from project.serializers import InstantField, UserSummarySerializer
 
 RESPONDER = ["incidents.change_incident"]
 
@@ -108,7 +108,7 @@ class StakeholderGroupViewSet(viewsets.ModelViewSet):
 
 
 class StatusUpdateSerializer(serializers.ModelSerializer):
-    author = UserSummarySerializer(read_only=True)
+    author = UserSummarySerializer(read_only=True, allow_null=True)
     message_html = serializers.SerializerMethodField()
 
     class Meta:
@@ -136,8 +136,8 @@ class PostStatusUpdateSerializer(serializers.Serializer):
     phase = serializers.ChoiceField(choices=Phase.choices)
     message = serializers.CharField(max_length=status_updates.MAX_MESSAGE_LENGTH, trim_whitespace=True)
     public = serializers.BooleanField(default=True)
-    next_update_at = serializers.DateTimeField(required=False, allow_null=True)
-    eta = serializers.DateTimeField(required=False, allow_null=True)
+    next_update_at = InstantField(required=False, allow_null=True)
+    eta = InstantField(required=False, allow_null=True)
 
 
 class StatusUpdateViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

@@ -15,7 +15,7 @@ RESPONDER = ["incidents.change_incident"]
 
 class IncidentRoleSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    assigned_by = UserSummarySerializer(read_only=True)
+    assigned_by = UserSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = IncidentRole

@@ -42,8 +42,8 @@ class IntegrationSerializer(serializers.ModelSerializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     service = ServiceSummarySerializer(read_only=True)
-    acknowledged_by = UserSummarySerializer(read_only=True)
-    resolved_by = UserSummarySerializer(read_only=True)
+    acknowledged_by = UserSummarySerializer(read_only=True, allow_null=True)
+    resolved_by = UserSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Incident

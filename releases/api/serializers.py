@@ -288,9 +288,11 @@ class FreezeExceptionRequestSerializer(serializers.Serializer):
 
 class DeploymentSerializer(serializers.ModelSerializer):
     service = serializers.CharField(source="service.slug", read_only=True)
-    exception = serializers.PrimaryKeyRelatedField(read_only=True)
+    exception = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     fixes_incident = IncidentNumberField(read_only=True, allow_null=True)
     at = serializers.DateTimeField(source="deployed_at", read_only=True)
+    # A link, or "" when the pipeline gave none (not a URI then).
+    url = serializers.CharField(read_only=True, help_text="The pipeline or release page, or empty.")
 
     class Meta:
         model = Deployment
