@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 .env:
-	@printf 'DEBUG=1\nSECRET_KEY=%s\nPIQUET_BASE_URL=http://$(HOST):$(PORT)\n' \
+	@printf 'DEBUG=1\nSECRET_KEY=%s\nPIQUET_BASE_URL=http://$(HOST):$(PORT)\nPIQUET_OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8\n' \
 		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
 	@echo "Wrote .env for local development (edit it, or see .env.example)."
 

@@ -80,7 +80,8 @@ class Receiver:
 def environment(args):
     env = {
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "SECRET_KEY": "benchmark-only-key",
+        "SECRET_KEY": "piquet-tests-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+        "PIQUET_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
         "DEBUG": "0",
         "ALLOWED_HOSTS": "testserver,127.0.0.1",
         "PIQUET_BASE_URL": "http://127.0.0.1:8000",

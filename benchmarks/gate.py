@@ -243,7 +243,7 @@ def main():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "SECRET_KEY": "gate-benchmark-key",
+        "SECRET_KEY": "piquet-tests-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
         "DEBUG": "0",
         "DATABASE_URL": database_url(args),
         "ALLOWED_HOSTS": HOST,

@@ -82,7 +82,8 @@ def environment(args, web_port):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "SECRET_KEY": "benchmark-only-key",
+        "SECRET_KEY": "piquet-tests-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+        "PIQUET_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
         "DEBUG": "0",
         "PIQUET_BASE_URL": f"http://127.0.0.1:{web_port}",
         "Q_CLUSTER_NAME": f"piquet-bench-{os.getpid()}",

@@ -13,11 +13,13 @@ from comms import incident_panel  # noqa: F401  (extends the incident page with 
 from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusUpdate, Subscriber
 from comms.stakeholder_messages import update_event, update_parts
 from incidents.models import Incident, Service
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, SecretsByNeed
+from project.text import conceal
 
 
-class SubscriberInline(admin.TabularInline):
+class SubscriberInline(SecretsByNeed, admin.TabularInline):
     model = Subscriber
+    secret_fields = ("address",)
     extra = 1
     fields = ["kind", "address", "language", "created_at"]
     readonly_fields = ["created_at"]
@@ -59,7 +61,8 @@ def channel_previews(group):
 
 
 @admin.register(StakeholderGroup)
-class StakeholderGroupAdmin(admin.ModelAdmin):
+class StakeholderGroupAdmin(SecretsByNeed, admin.ModelAdmin):
+    secret_fields = ("address",)
     list_display = ["name", "min_severity", "service_names", "member_count", "subscriber_count"]
     list_filter = ["min_severity", "services"]
     search_fields = ["name", "members__username", "subscribers__address"]
@@ -99,13 +102,22 @@ class StakeholderGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["address", "kind", "group", "language", "confirmed_at", "created_at"]
+class SubscriberAdmin(SecretsByNeed, admin.ModelAdmin):
+    secret_fields = ("address", "secret")
+    list_display = ["address", "concealed_address", "kind", "group", "language", "confirmed_at", "created_at"]
     list_filter = ["kind", "language", "group", ("confirmed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["group"]
     search_fields = ["address", "group__name"]
     readonly_fields = ["secret", "created_at"]
     show_full_result_count = False
+
+    @admin.display(description=_("address"))
+    def concealed_address(self, obj):
+        return conceal(obj.kind, obj.address)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return [name for name in shown if name != "concealed_address"] if self.sees_secrets(request) else shown
 
 
 @admin.register(MessageTemplate)
@@ -137,7 +149,9 @@ class StatusUpdateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(SecretsByNeed, ReadOnlyAdmin):
+    # Addresses are personal data; provider answers may hold URLs with their tokens.
+    secret_fields = ("address", "recipient", "contact_method", "subscriber", "error", "response", "data")
     list_display = [
         "created_at",
         "purpose",

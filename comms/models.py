@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from delivery.models import OutboxMessage
 from people.models import ContactMethod, validate_address
-from project.text import generate_secret, mask_address
+from project.text import conceal, generate_secret, mask_address
 
 SEVERITY_CHOICES = [
     ("SEV1", _("SEV1 – critical")),
@@ -115,11 +115,16 @@ class Subscriber(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.masked_address}"
+        return f"{self.get_kind_display()}: {self.concealed_address}"
 
     @property
     def masked_address(self):
         return mask_address(self.kind, self.address)
+
+    @property
+    def concealed_address(self):
+        """The address as shown to those who may not read it (everywhere but the address field itself)."""
+        return conceal(self.kind, self.address)
 
     @property
     def is_active(self):
@@ -292,11 +297,15 @@ class Delivery(OutboxMessage):
         ]
 
     def __str__(self):
-        return f"{self.key} → {self.masked_address} ({self.status})"
+        return f"{self.key} → {self.concealed_address} ({self.status})"
 
     @property
     def masked_address(self):
         return mask_address(self.kind, self.address)
+
+    @property
+    def concealed_address(self):
+        return conceal(self.kind, self.address)
 
 
 class UpdateCadence(models.Model):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from comms import stakeholders, status_page
 from comms.models import Delivery, StakeholderGroup, Subscriber
 from comms.stakeholder_messages import CONFIRM_MAX_AGE, CONFIRM_SALT, UNSUBSCRIBE_SALT
+from project import ratelimits
 
 
 class SubscribeForm(forms.Form):
@@ -42,15 +43,39 @@ def incident(request, number):
     return render(request, "comms/status/incident.html", {"incident": found, "form": SubscribeForm()})
 
 
+SUBSCRIBE_WINDOW = 3600  # seconds
+SUBSCRIBE_PER_CLIENT = 10  # subscriptions one client may ask for in the window
+SUBSCRIBE_PER_ADDRESS = 3  # confirmation messages one address may be sent in the window
+
+
+def _too_many(request, wait):
+    response = render(
+        request,
+        "comms/status/message.html",
+        {"title": _("Too many requests"), "text": _("Please try again later.")},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @require_POST
 def subscribe(request):
     """Double opt-in, step one: remember the address and send a confirmation link."""
+    wait = ratelimits.exceeded(
+        "subscribe-client", ratelimits.client_address(request), limit=SUBSCRIBE_PER_CLIENT, window=SUBSCRIBE_WINDOW
+    )
+    if wait:
+        return _too_many(request, wait)
     form = SubscribeForm(request.POST)
     if not form.is_valid():
         context = status_page.overview(language=_language())
         context["form"] = form
         return render(request, "comms/status/index.html", context, status=400)
     address = form.cleaned_data["email"].strip().lower()
+    wait = ratelimits.exceeded("subscribe-address", address, limit=SUBSCRIBE_PER_ADDRESS, window=SUBSCRIBE_WINDOW)
+    if wait:
+        return _too_many(request, wait)
     with transaction.atomic():
         subscriber = Subscriber.objects.filter(group=None, kind=Subscriber.Kind.EMAIL, address=address).first()
         if subscriber is None:
@@ -91,9 +116,10 @@ def subscribe(request):
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def confirm(request, token):
-    """Double opt-in, step two: the link from the e-mail confirms the subscription."""
+    """Double opt-in, step two: the link from the e-mail leads to a button that confirms the subscription
+    (a POST, so that mail scanners that follow links confirm nothing)."""
     try:
         payload = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:
@@ -103,6 +129,8 @@ def confirm(request, token):
             {"title": _("Link expired"), "text": _("This confirmation link is invalid or expired: subscribe again.")},
             status=400,
         )
+    if request.method == "GET":
+        return render(request, "comms/status/confirm.html", {"token": token})
     updated = Subscriber.objects.filter(pk=payload["s"], address=payload["a"], group=None).update(
         confirmed_at=timezone.now()
     )

@@ -1,6 +1,6 @@
 """django-q2 entry points for stakeholder communications: take ids, act only if still due."""
 
-from comms import stakeholders
+from comms import stakeholders, subscriptions
 
 
 def fan_out(update_id):
@@ -9,3 +9,7 @@ def fan_out(update_id):
 
 def send_deliveries(delivery_ids):
     stakeholders.DELIVERIES.send(delivery_ids)
+
+
+def expire_unconfirmed_subscribers():
+    subscriptions.expire_unconfirmed()

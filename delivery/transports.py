@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from project import outbound
 from project.text import mask_address, one_line, plain_text
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Piquet-Signature"
 SUBJECT_LENGTH = 200  # characters of a subject or title: headers are one line
+ANSWER_LENGTH = 200  # characters of a receiver's answer or an error kept: status, not content
 DELIVERY_HEADER = "X-Piquet-Delivery"  # the same on every attempt of one message: receivers can deduplicate
 
 EMAIL = "email"
@@ -41,6 +44,7 @@ TELEGRAM = "telegram"
 WEBHOOK = "webhook"
 APPRISE = "apprise"
 PHONE_KINDS = (SMS, WHATSAPP, VOICE)
+URL_KINDS = (SLACK, WEBHOOK, APPRISE)  # sent to a URL the person or subscriber gave
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,16 @@ class Target:
     address: str
     secret: str = ""
     pk = None
+
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def scrub(text):
+    """An error or answer as it may be stored and shown: URLs (which may carry tokens) cut to their scheme,
+    ANSWER_LENGTH characters at most."""
+    text = _URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://…", str(text))
+    return one_line(text, ANSWER_LENGTH)
 
 
 @dataclass
@@ -84,7 +98,10 @@ def sign(secret, body):
 def deliver(method, message):
     """Send `message` to the target `method`; return a Result (never raises for provider errors)."""
     try:
-        if method.kind == EMAIL:
+        refused = outbound.refusal(method.address) if method.kind in URL_KINDS else None
+        if refused:
+            result = Result(ok=False, error=refused)
+        elif method.kind == EMAIL:
             result = _email(method, message)
         elif method.kind == WEBHOOK:
             result = _webhook(method, message)
@@ -96,7 +113,7 @@ def deliver(method, message):
         result = Result(ok=False, error=str(exc))
     except Exception as exc:  # a transport failure must never stop the caller
         logger.warning("delivery failed method=%s kind=%s error=%s", method.pk, method.kind, exc.__class__.__name__)
-        result = Result(ok=False, error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        result = Result(ok=False, error=scrub(f"{exc.__class__.__name__}: {exc}"))
     logger.info(
         "delivery method=%s kind=%s to=%s ok=%s",
         method.pk,
@@ -120,18 +137,23 @@ def _email(method, message):
 
 def _webhook(method, message):
     body = json.dumps(message.event, sort_keys=True, default=str).encode()
-    response = requests.post(
-        method.address,
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(method.secret, body),
-            **({DELIVERY_HEADER: message.delivery_id} if message.delivery_id else {}),
-        },
-        timeout=WEBHOOK_TIMEOUT,
-    )
+    try:
+        response = requests.post(
+            method.address,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(method.secret, body),
+                **({DELIVERY_HEADER: message.delivery_id} if message.delivery_id else {}),
+            },
+            timeout=WEBHOOK_TIMEOUT,
+            allow_redirects=False,  # a redirect could lead to an address the check refused
+        )
+    except requests.RequestException as exc:
+        return Result(ok=False, error=f"{exc.__class__.__name__}: the receiver could not be reached.")
     ok = 200 <= response.status_code < 300
-    return Result(ok=ok, response=f"HTTP {response.status_code}", error="" if ok else response.text[:500])
+    status = f"HTTP {response.status_code}"
+    return Result(ok=ok, response=status, error="" if ok else scrub(f"{status}: {response.text}"))
 
 
 def _twilio_credentials():
@@ -186,5 +208,7 @@ def _apprise(url, message):
     # notify() returns a truthy object on success, not always True.
     ok = bool(sent)
     return Result(
-        ok=ok, response=captured[-1000:], error="" if ok else (captured[-500:] or "Apprise reported failure.")
+        ok=ok,
+        response=scrub(captured[-ANSWER_LENGTH:]),
+        error="" if ok else scrub(captured or "Apprise reported failure."),
     )

@@ -30,7 +30,7 @@ from incidents.models import (
     Status,
     TimelineEntry,
 )
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, SecretsByNeed, sees_secrets
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
 STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
@@ -44,8 +44,9 @@ def badge(text, colour):
     )
 
 
-class IntegrationInline(admin.TabularInline):
+class IntegrationInline(SecretsByNeed, admin.TabularInline):
     model = Integration
+    secret_fields = ("key", "copy_url")
     extra = 0
     fields = ["name", "kind", "enabled", "key", "copy_url", "created_at"]
     readonly_fields = ["key", "copy_url", "created_at"]
@@ -96,7 +97,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(SecretsByNeed, admin.ModelAdmin):
+    secret_fields = ("key", "url")
     list_display = ["name", "service", "kind", "enabled", "created_at"]
     list_filter = ["kind", "enabled", "service"]
     list_select_related = ["service"]
@@ -361,6 +363,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 is_open=incident.is_open,
                 is_triggered=incident.status == Status.TRIGGERED,
                 severity_form=SeverityForm(prefix="change", initial={"severity": incident.severity}),
+                sees_secrets=sees_secrets(request.user),
                 panel_templates=self.panel_templates,
                 **self.panel_context(incident, request),
             )
@@ -379,7 +382,9 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
+    # Provider answers and errors may hold full URLs with their tokens.
+    secret_fields = ("contact_method", "error", "response")
     list_display = ["created_at", "incident", "purpose", "user", "contact_method", "status", "attempts", "sent_at"]
     list_filter = ["status", "purpose", "contact_method__kind"]
     list_select_related = ["incident", "user", "contact_method"]

@@ -28,15 +28,15 @@ def _report(modeladmin, request, methods):
 class ContactMethodAdmin(people_admin.ContactMethodAdmin):
     actions = ["send_test"]
 
-    @admin.action(description=_("Send a test notification"))
+    @admin.action(description=_("Send a test notification"), permissions=["change"])
     def send_test(self, request, queryset):
         _report(self, request, queryset.select_related("user"))
 
 
 class UserAdmin(people_admin.UserAdmin):
-    actions = ["send_test"]
+    actions = [*people_admin.UserAdmin.actions, "send_test"]
 
-    @admin.action(description=_("Send a test notification to every enabled contact method"))
+    @admin.action(description=_("Send a test notification to every enabled contact method"), permissions=["change"])
     def send_test(self, request, queryset):
         methods = ContactMethod.objects.filter(user__in=queryset, enabled=True).select_related("user")
         if not methods:

@@ -28,6 +28,9 @@ def resolve_action_token(token):
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if incident is None or user is None:
         return None, None, _("This link is not valid.")
+    if not user.has_perm("incidents.change_incident"):
+        # As for SMS and voice replies: only who may work incidents acknowledges them.
+        return None, None, _("You do not have the right to acknowledge incidents.")
     return incident, user, None
 
 

@@ -1,15 +1,32 @@
 """People in the admin: their contact methods, notification rules and preferences."""
 
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from people.models import ContactMethod, NotificationRule, Profile
+from project.admin import sees_secrets
+from project.roles import ROLE_NAMES
+
+
+class OwnRowsOnly:
+    """Everyone sees their own contact methods and rules; Managers see everyone's."""
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        return rows if sees_secrets(request.user) else rows.filter(user=request.user)
 
 
 @admin.register(ContactMethod)
-class ContactMethodAdmin(admin.ModelAdmin):
+class ContactMethodAdmin(OwnRowsOnly, admin.ModelAdmin):
     list_display = ["user", "kind", "label", "masked_address", "enabled"]
     list_filter = ["kind", "enabled"]
     list_select_related = ["user"]
@@ -19,7 +36,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationRule)
-class NotificationRuleAdmin(admin.ModelAdmin):
+class NotificationRuleAdmin(OwnRowsOnly, admin.ModelAdmin):
     list_display = ["user", "contact_method", "delay_minutes"]
     list_select_related = ["user", "contact_method"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -57,10 +74,63 @@ User = get_user_model()
 admin.site.unregister(User)
 
 
+class PersonForm(forms.ModelForm):
+    """What a Manager sets of a person: who they are, whether they may sign in, and their Piquet roles."""
+
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Piquet roles"),
+        queryset=Group.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A person with a role signs in to the admin; one without none. Send a password-reset link."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].queryset = Group.objects.filter(name__in=ROLE_NAMES).order_by("name")
+        if self.instance.pk:
+            self.initial["roles"] = list(self.instance.groups.filter(name__in=ROLE_NAMES))
+
+
+class ResetLinkForm(PasswordResetForm):
+    """Django's reset e-mail, sent to one chosen person, also one who never had a password."""
+
+    def __init__(self, user, **kwargs):
+        super().__init__(data={"email": user.email}, **kwargs)
+        self.user = user
+
+    def get_users(self, email):
+        return [self.user] if self.user.is_active else []
+
+
+def give_roles(user, roles):
+    """Set a person's Piquet roles (other groups stay); admin access follows from holding one."""
+    with transaction.atomic():
+        kept = list(user.groups.exclude(name__in=ROLE_NAMES))
+        user.groups.set([*kept, *roles])
+        staff = user.is_superuser or bool(roles)
+        if user.is_staff != staff:
+            user.is_staff = staff
+            user.save(update_fields=["is_staff"])
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Superusers see Django's whole user page; everyone else edits people, never privileges or passwords."""
+
     inlines = [ProfileInline, ContactMethodInline, NotificationRuleInline]
-    list_display = ["username", "email", "first_name", "last_name", "is_staff", "role_names"]
+    list_display = ["username", "email", "first_name", "last_name", "is_active", "role_names"]
+    list_filter = ["is_active", "groups"]
+    actions = ["send_password_reset"]
+    person_fieldsets = (
+        (None, {"fields": ("username",)}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Access"), {"fields": ("is_active", "roles")}),
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -68,3 +138,68 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("roles"))
     def role_names(self, obj):
         return ", ".join(sorted(g.name for g in obj.groups.all()))
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.person_fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        if request.user.is_superuser:
+            return super().get_form(request, obj, **kwargs)
+        kwargs["fields"] = None
+        return admin.ModelAdmin.get_form(self, request, obj, form=PersonForm, **kwargs)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not change:
+            obj.set_unusable_password()  # they choose one through the reset link
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "roles" in form.cleaned_data:
+            give_roles(form.instance, list(form.cleaned_data["roles"]))
+
+    def _touches_a_superuser(self, request, obj):
+        return obj is not None and obj.is_superuser and not request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        if self._touches_a_superuser(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if self._touches_a_superuser(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Only a superuser sets someone's password; others send a reset link (or change their own).
+        if not request.user.is_superuser and str(request.user.pk) != str(id):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    @admin.action(description=_("Send a password-reset link"), permissions=["change"])
+    def send_password_reset(self, request, queryset):
+        base = settings.PIQUET_BASE_URL
+        sent = 0
+        for user in queryset.exclude(email=""):
+            if self._touches_a_superuser(request, user):
+                continue
+            form = ResetLinkForm(user)
+            if form.is_valid() and user.is_active:
+                form.save(
+                    request=request,
+                    domain_override=base.split("://", 1)[-1],
+                    use_https=base.startswith("https://"),
+                )
+                sent += 1
+        self.message_user(
+            request,
+            ngettext("Sent %(count)d password-reset link.", "Sent %(count)d password-reset links.", sent)
+            % {"count": sent},
+            messages.SUCCESS if sent else messages.WARNING,
+        )

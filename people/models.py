@@ -10,7 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from project.text import generate_secret, mask_address
+from project import outbound
+from project.text import conceal, generate_secret, mask_address
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TELEGRAM_CHAT = re.compile(r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$")
@@ -71,7 +72,7 @@ class ContactMethod(models.Model):
         verbose_name_plural = _("contact methods")
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.label or self.masked_address}"
+        return f"{self.get_kind_display()}: {self.label or conceal(self.kind, self.address)}"
 
     @property
     def masked_address(self):
@@ -102,12 +103,14 @@ def validate_address(kind, address):
             URLValidator(schemes=["http", "https"])(address)
         except ValidationError:
             return _("Enter a valid http(s) URL.")
+        return outbound.refusal(address)
     elif kind == Kind.TELEGRAM:
         if not TELEGRAM_CHAT.match(address):
             return _("Enter a Telegram chat id (a number) or @channelname.")
     elif kind == Kind.APPRISE:
         if not apprise.Apprise().add(address):
             return _("Apprise does not understand this URL.")
+        return outbound.refusal(address)
     else:
         return _("Unknown kind of contact method.")
     return None

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, parsers, permissions, status
+from rest_framework import authentication, exceptions, pagination, parsers, permissions, status
 from rest_framework.response import Response
 
-from project import clock
+from project import clock, ratelimits
 from project.jsonbody import parse_json
 
 logger = logging.getLogger(__name__)
@@ -120,3 +120,22 @@ def query_instant(request, name, default=None):
             }
         )
     return parsed.astimezone(UTC)
+
+
+TOKEN_FAILURES = 10  # wrong tokens from one address within TOKEN_WINDOW before it must wait
+TOKEN_WINDOW = 600  # seconds
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's tokens, and guessing them is slow: an address that sent TOKEN_FAILURES wrong tokens within
+    TOKEN_WINDOW seconds gets 429 (with Retry-After) until the window has passed."""
+
+    def authenticate(self, request):
+        address = ratelimits.client_address(request)
+        if ratelimits.blocked("token", address, limit=TOKEN_FAILURES):
+            raise exceptions.Throttled(wait=TOKEN_WINDOW)
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            ratelimits.exceeded("token", address, limit=TOKEN_FAILURES, window=TOKEN_WINDOW)
+            raise

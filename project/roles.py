@@ -25,7 +25,7 @@ MANAGER_EXCLUDED = {("incidents", "incident"), ("incidents", "alert"), ("inciden
 
 
 # Managers look after people too: their contact methods and notification rules.
-MANAGER_EXTRA = {("auth", "view_user"), ("auth", "change_user")}
+MANAGER_EXTRA = {("auth", "view_user"), ("auth", "add_user"), ("auth", "change_user")}
 
 
 def permissions_for(role):

@@ -3,6 +3,7 @@
 Every variable is documented in `.env.example` and `docs/configuration.md`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -18,21 +19,45 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Keys that were ever written in an example: anyone could forge acknowledge and unsubscribe links with them.
+EXAMPLE_SECRET_KEYS = {"change-me", "changeme", "secret", "piquet-development-key-not-for-production"}
+MAKE_A_KEY = "Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment or in .env (only DEBUG=1 runs with a development key)."
+            "SECRET_KEY is not set. Set it in the environment or in .env (only DEBUG=1 runs with a development key). "
+            + MAKE_A_KEY
         )
     SECRET_KEY = "piquet-development-key-not-for-production"  # noqa: S105 (DEBUG only)
+elif not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.lower() in EXAMPLE_SECRET_KEYS or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak for a server (shorter than 50 characters, or an example value): anyone could "
+        "forge acknowledge and unsubscribe links with it. " + MAKE_A_KEY
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PIQUET_BASE_URL = env.str("PIQUET_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# HTTPS: when Piquet is reached over https (PIQUET_BASE_URL), the browser is told to stay on it and cookies
+# travel only over it. Piquet sits behind a TLS reverse proxy that sets X-Forwarded-Proto. Each can be set.
+SERVED_OVER_HTTPS = PIQUET_BASE_URL.startswith("https://") and not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SERVED_OVER_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SERVED_OVER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SERVED_OVER_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SERVED_OVER_HTTPS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SERVED_OVER_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SERVED_OVER_HTTPS)
+_proxy_header = env.list(
+    "SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"] if SERVED_OVER_HTTPS else []
+)
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if len(_proxy_header) == 2 else None
+
 INSTALLED_APPS = [
     "project.apps.PiquetAdminConfig",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -63,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -156,7 +182,7 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "project.api.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["project.api.RolePermissions"],
@@ -195,6 +221,22 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 # Largest alert event accepted by the ingestion endpoints, in bytes.
 PIQUET_MAX_EVENT_BYTES = 512 * 1024
 
+
+# Shared counters for rate limits: set CACHE_URL (e.g. redis://127.0.0.1:6379/3) when several processes serve.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# Failed logins (django-axes): after PIQUET_LOGIN_FAILURES for one account or from one address, 429 for
+# PIQUET_LOGIN_COOLOFF_MINUTES. A successful login resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("PIQUET_LOGIN_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PIQUET_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "project.ratelimits.locked_out"
+
+# Networks (CIDRs) that webhooks and other outbound URLs may reach although they are loopback, private or
+# link-local (for a receiver inside your network). Empty: none; such URLs are refused.
+PIQUET_OUTBOUND_ALLOWED_NETWORKS = env.list("PIQUET_OUTBOUND_ALLOWED_NETWORKS", default=[])
 
 # Release gate: incident severities that freeze their service, and who hears when a freeze begins or ends
 # (e-mail addresses and Apprise URLs, comma-separated in the environment).

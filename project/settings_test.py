@@ -2,8 +2,10 @@
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "piquet-test-key")
+os.environ.setdefault("SECRET_KEY", "piquet-tests-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# The tests' receivers listen on 127.0.0.1.
+os.environ.setdefault("PIQUET_OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")
 
 from project.settings import *  # noqa: F403
 

@@ -37,3 +37,18 @@ def plain_text(text):
 
 
 _BODY_UNSAFE = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\ud800-\\udfff]")
+
+
+def mask_key(key):
+    """A key shown to someone who may not use it: its last four characters, enough to tell keys apart."""
+    return "…" + key[-4:] if key else ""
+
+
+def conceal(kind, address):
+    """Someone else's address, enough to recognise, not to use: a…@example.com, +41…67, https://…."""
+    if kind == "email" and "@" in address:
+        name, domain = address.rsplit("@", 1)
+        return f"{name[:1]}…@{domain}"
+    if kind in ("sms", "whatsapp", "voice", "telegram"):
+        return address[:3] + "…" + address[-2:] if len(address) > 6 else "…"
+    return mask_address(kind, address)

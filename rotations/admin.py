@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
+from project.admin import SecretsByNeed
 from rotations import changes, oncall, timeline
 from rotations.final_schedule import MAX_WINDOW
 from rotations.models import CalendarFeed, Layer, Override, Participant, Schedule
@@ -329,7 +330,13 @@ class OverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarFeed)
-class CalendarFeedAdmin(admin.ModelAdmin):
+class CalendarFeedAdmin(SecretsByNeed, admin.ModelAdmin):
+    secret_fields = ("feed_url", "token")
+
+    def sees_secrets(self, request, obj=None):
+        # A person's own calendar is theirs to see.
+        return super().sees_secrets(request, obj) or (obj is not None and obj.user_id == request.user.pk)
+
     list_display = ["__str__", "schedule", "user", "created_by", "created_at", "feed_url"]
     list_select_related = ["schedule", "user", "created_by"]
     list_filter = ["schedule"]

@@ -46,16 +46,26 @@ def subprocess_env(**extra):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "SECRET_KEY": "piquet-test-key",
+        "SECRET_KEY": "piquet-tests-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
         "DATABASE_URL": url,
         "Q_BROKER": settings.Q_BROKER,
         "Q_CLUSTER_NAME": settings.Q_CLUSTER["name"],
         "EMAIL_URL": "consolemail://",
         "PIQUET_BASE_URL": settings.PIQUET_BASE_URL,
         "HOME": os.environ.get("HOME", "/tmp"),
+        "PIQUET_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
     }
     env.update(extra)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 def run_follow_ups():

@@ -20,7 +20,9 @@ from comms.models import (
 )
 from comms.stakeholder_messages import public_incident_url, render_markdown
 from incidents.models import Incident
+from project.admin import sees_secrets
 from project.serializers import InstantField, UserSummarySerializer
+from project.text import conceal
 
 RESPONDER = ["incidents.change_incident"]
 
@@ -61,7 +63,12 @@ class StakeholderGroupSerializer(serializers.ModelSerializer):
 
     def to_representation(self, group):
         data = super().to_representation(group)
-        data["subscribers"] = [{"kind": s.kind, "address": s.address} for s in group.subscribers.all()]
+        request = self.context.get("request")
+        shown = request is None or sees_secrets(request.user)  # subscribers' addresses are personal data
+        data["subscribers"] = [
+            {"kind": s.kind, "address": s.address if shown else conceal(s.kind, s.address)}
+            for s in group.subscribers.all()
+        ]
         return data
 
     def validate_subscribers(self, value):

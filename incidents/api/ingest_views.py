@@ -57,6 +57,17 @@ class EventsV2View(RawJSONView):
         )
 
 
+def bearer_key(request):
+    """The key of `Authorization: Bearer <key>`, or a 401 saying how to send it."""
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        raise EventRejected(
+            401,
+            "Send the integration key as 'Authorization: Bearer <key>' (http_config.authorization in Alertmanager).",
+        )
+    return parts[1]
+
+
 class AlertmanagerView(RawJSONView):
     """Prometheus Alertmanager webhook receiver (payload version 4)."""
 
@@ -74,12 +85,17 @@ class AlertmanagerView(RawJSONView):
             ),
             400: EVENT_ERROR,
             403: EVENT_ERROR,
+            401: EVENT_ERROR,
             404: OpenApiResponse(EVENT_ERROR),
         },
         tags=["events"],
         auth=[],
     )
-    def post(self, request, key):
+    def post(self, request, key=None):
+        """Alertmanager's notification; the key as `Authorization: Bearer <key>` (preferred: it stays out of
+        access logs) or in the URL."""
+        if key is None:
+            key = bearer_key(request)
         integration = integration_for(key, Integration.Kind.ALERTMANAGER)
         data = self.read_json(request)
         try:
@@ -99,3 +115,8 @@ class AlertmanagerView(RawJSONView):
 @extend_schema_view(post=extend_schema(operation_id="events_create", tags=["events"]))
 class EventsAliasView(EventsV2View):
     """The Events API v2 under the API prefix (same contract as /v2/enqueue)."""
+
+
+@extend_schema_view(post=extend_schema(operation_id="alertmanager_webhook_bearer"))
+class AlertmanagerBearerView(AlertmanagerView):
+    """Prometheus Alertmanager webhook receiver, the key in `Authorization: Bearer <key>` (preferred)."""

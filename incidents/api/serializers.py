@@ -1,8 +1,10 @@
 from rest_framework import serializers
 
 from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
+from project.admin import sees_secrets
 from project.api import as_id
 from project.serializers import UserSummarySerializer
+from project.text import mask_key
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -38,6 +40,15 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "url",
         ]
         read_only_fields = ["service", "key", "created_at"]
+
+    def to_representation(self, integration):
+        data = super().to_representation(integration)
+        request = self.context.get("request")
+        if request is not None and not sees_secrets(request.user):
+            # The key is a credential: only Managers see it (and use it to configure the monitoring tool).
+            data["key"] = mask_key(integration.key)
+            data["url"] = data["url"].replace(integration.key, data["key"])
+        return data
 
 
 class IncidentSerializer(serializers.ModelSerializer):

@@ -20,6 +20,11 @@ urlpatterns = [
     path("v2/enqueue", ingest_views.EventsV2View.as_view(), name="events-v2-enqueue"),
     path("api/v1/events/", ingest_views.EventsAliasView.as_view(), name="events-v2"),
     path(
+        "api/v1/integrations/alertmanager/",
+        ingest_views.AlertmanagerBearerView.as_view(),
+        name="alertmanager-webhook-bearer",
+    ),
+    path(
         "api/v1/integrations/<str:key>/alertmanager/",
         ingest_views.AlertmanagerView.as_view(),
         name="alertmanager-webhook",

@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from incidents.models import Integration
+from project.api import TokenAuthentication
 from releases import gate_queries
 
 INTEGRATION_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -69,7 +70,7 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
 
 AUTHENTICATION = [
     IntegrationKeyAuthentication,
-    authentication.TokenAuthentication,
+    TokenAuthentication,
     authentication.SessionAuthentication,
 ]
 

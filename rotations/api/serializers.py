@@ -3,6 +3,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from project.admin import sees_secrets
 from project.serializers import InstantField, UserSummarySerializer
 from rotations import plans
 from rotations.models import Layer, Override, Schedule, shift_length_error, validate_restrictions
@@ -25,6 +26,13 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_name(self, user) -> str:
         return user.get_full_name() or user.get_username()
+
+    def to_representation(self, user):
+        data = super().to_representation(user)
+        request = self.context.get("request")
+        if request is not None and request.user.pk != user.pk and not sees_secrets(request.user):
+            data["email"] = ""  # others' addresses are for Managers
+        return data
 
     def create(self, validated_data):
         user = User(**validated_data)

@@ -195,7 +195,12 @@ def test_visitor_subscribes_with_double_opt_in_and_unsubscribes_in_one_click(vis
     _fan_out(publish(incident, "Looking."))
     assert len(mail.outbox) == 1
 
-    assert visitor.get(confirm_link).status_code == 200
+    # Following the link (as a mail scanner would) confirms nothing: the page has a button.
+    page = visitor.get(confirm_link)
+    assert page.status_code == 200 and 'name="confirm"' in page.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.confirmed_at is None
+    assert visitor.post(confirm_link).status_code == 200
     subscriber.refresh_from_db()
     assert subscriber.confirmed_at is not None
     assert visitor.get(confirm_link.replace("/confirm/", "/confirm/x")).status_code == 400
