@@ -19,11 +19,12 @@ from project.jsonbody import parse_json
 class EventRejected(Exception):
     """A request refused with `status_code`, a message and the list of what is wrong."""
 
-    def __init__(self, status_code, message, errors=None):
+    def __init__(self, status_code, message, errors=None, retry_after=None):
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.errors = errors or [message]
+        self.retry_after = retry_after
 
 
 class RawJSONView(APIView):
@@ -55,7 +56,10 @@ class RawJSONView(APIView):
         try:
             result = self.post(request, *args, **kwargs)
         except EventRejected as exc:
-            return self.error(exc.status_code, exc.message, exc.errors)
+            response = self.error(exc.status_code, exc.message, exc.errors)
+            if exc.retry_after:
+                response["Retry-After"] = str(exc.retry_after)
+            return response
         if isinstance(result, Response):
             return JsonResponse(result.data, status=result.status_code)
         return result

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from incidents import ingest
 from incidents.ingest import integration_for
 from incidents.models import Integration
+from project import ratelimits
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
 from project.rawjson import EventRejected, RawJSONView
 
@@ -46,7 +47,7 @@ class EventsV2View(RawJSONView):
         data = self.read_json(request)
         if not isinstance(data, dict):
             raise EventRejected(400, "Event object is invalid", ["The body must be a JSON object."])
-        integration = integration_for(data.get("routing_key"), Integration.Kind.EVENTS_V2)
+        integration = accepted_key(data.get("routing_key"), Integration.Kind.EVENTS_V2)
         try:
             outcome = ingest.process_event_v2(integration, data)
         except ingest.InvalidEvent as exc:
@@ -55,6 +56,15 @@ class EventsV2View(RawJSONView):
             {"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key},
             status=status.HTTP_202_ACCEPTED,
         )
+
+
+def accepted_key(key, kind):
+    """The integration of a key, or EventRejected: unknown, disabled, or over its optional per-minute limit."""
+    integration = integration_for(key, kind)
+    limit = integration.max_events_per_minute
+    if limit and (wait := ratelimits.exceeded("ingest", integration.pk, limit=limit, window=60)):
+        raise EventRejected(429, f"This integration accepts at most {limit} events a minute.", retry_after=wait)
+    return integration
 
 
 def bearer_key(request):
@@ -96,7 +106,7 @@ class AlertmanagerView(RawJSONView):
         access logs) or in the URL."""
         if key is None:
             key = bearer_key(request)
-        integration = integration_for(key, Integration.Kind.ALERTMANAGER)
+        integration = accepted_key(key, Integration.Kind.ALERTMANAGER)
         data = self.read_json(request)
         try:
             outcome = ingest.process_alertmanager(integration, data)

@@ -36,6 +36,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "name",
             "key",
             "enabled",
+            "max_events_per_minute",
             "created_at",
             "url",
         ]

@@ -90,6 +90,14 @@ class Integration(models.Model):
     enabled = models.BooleanField(
         _("enabled"), default=True, help_text=_("Events sent to a disabled integration are refused.")
     )
+    max_events_per_minute = models.PositiveIntegerField(
+        _("events per minute at most"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Optional: more events in a minute are answered 429. Empty: no limit (alert storms get through)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.ingest import integration_for, parse_timestamp
+from incidents.api.ingest_views import accepted_key
+from incidents.ingest import parse_timestamp
 from incidents.models import Integration
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
 from project.rawjson import EventRejected, RawJSONView
@@ -207,7 +208,7 @@ class ChangeEventView(RawJSONView):
         data = self.read_json(request)
         if not isinstance(data, dict):
             raise EventRejected(400, "Event object is invalid", ["The body must be a JSON object."])
-        integration = integration_for(data.get("routing_key"), Integration.Kind.EVENTS_V2)
+        integration = accepted_key(data.get("routing_key"), Integration.Kind.EVENTS_V2)
         fields = parse_change_event(data)
         deployments.record_deployment(
             service=integration.service, integration=integration, source="change_event", **fields

@@ -113,3 +113,14 @@ def test_a_chunked_body_without_content_length_is_read_with_the_size_limit(integ
     assert Incident.objects.get().title == "Chunked"
     settings.PIQUET_MAX_EVENT_BYTES = 100
     assert post(body).status_code == 413
+
+
+def test_an_integration_may_cap_its_events_per_minute_and_says_when_to_retry(client, integration):
+    integration.max_events_per_minute = 3
+    integration.save()
+    answers = [trigger(client, integration, summary=f"Down {n}").status_code for n in range(4)]
+    assert answers == [202, 202, 202, 429]
+    refused = trigger(client, integration, summary="Down again")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) <= 60
+    assert "at most 3 events a minute" in refused.json()["message"]
+    assert Incident.objects.count() == 3
