@@ -89,6 +89,12 @@ def ensure_aware(value: datetime, name: str = "instant") -> datetime:
 MIN_YEAR, MAX_YEAR = 1970, 9000
 
 
+def out_of_range(obj, names) -> dict:
+    """{field: message} for the instants of `obj` (a model being cleaned) outside MIN_YEAR–MAX_YEAR."""
+    message = _("Give an instant between the years %(low)s and %(high)s.") % {"low": MIN_YEAR, "high": MAX_YEAR}
+    return {name: message for name in names if getattr(obj, name, None) and not in_range(getattr(obj, name))}
+
+
 def in_range(instant: datetime) -> bool:
     """Whether an aware instant lies within MIN_YEAR–MAX_YEAR (in UTC)."""
     try:

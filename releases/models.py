@@ -11,6 +11,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from project import clock
+
 CRON_FIELD = re.compile(r"^\S+(\s+\S+){4}$")
 
 
@@ -200,7 +202,9 @@ class ReleaseWindow(models.Model):
                 errors["start_cron"] = _("start_cron is required with end_cron.")
             if not self.end_cron:
                 errors["end_cron"] = _("end_cron is required with start_cron.")
-        if has_once:
+        out_of_range = clock.out_of_range(self, ("starts_at", "ends_at"))
+        errors.update(out_of_range)
+        if has_once and not out_of_range:
             if not self.starts_at:
                 errors["starts_at"] = _("starts_at is required with ends_at.")
             if not self.ends_at:
@@ -304,8 +308,11 @@ class FreezeException(models.Model):
         return self.approved_by_id is not None
 
     def clean(self):
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("ends_at must be after starts_at.")})
+        errors = clock.out_of_range(self, ("starts_at", "ends_at"))
+        if not errors and self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("ends_at must be after starts_at.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Deployment(models.Model):

@@ -42,15 +42,6 @@ def shift_length_error(unit):
     return _("A shift is at most %(count)s %(unit)s.") % {"count": plans.MAX_SHIFT_LENGTH[unit], "unit": unit}
 
 
-def instants_out_of_range(obj, names):
-    """{field: message} for the instants of `obj` outside the years clock.MIN_YEAR–clock.MAX_YEAR."""
-    message = _("Give an instant between the years %(low)s and %(high)s.") % {
-        "low": clock.MIN_YEAR,
-        "high": clock.MAX_YEAR,
-    }
-    return {name: message for name in names if getattr(obj, name, None) and not clock.in_range(getattr(obj, name))}
-
-
 class Schedule(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
@@ -143,7 +134,7 @@ class Layer(models.Model):
         longest = plans.MAX_SHIFT_LENGTH.get(self.shift_unit)
         if longest and self.shift_length and self.shift_length > longest:
             errors["shift_length"] = shift_length_error(self.shift_unit)
-        errors.update(instants_out_of_range(self, ("rotation_start", "starts_at", "ends_at")))
+        errors.update(clock.out_of_range(self, ("rotation_start", "starts_at", "ends_at")))
         if not errors and self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = _("The end must be after the start.")
         if errors:
@@ -243,7 +234,7 @@ class Override(models.Model):
 
     def clean(self):
         super().clean()
-        errors = instants_out_of_range(self, ("start", "end"))
+        errors = clock.out_of_range(self, ("start", "end"))
         if not errors and self.start and self.end and self.end <= self.start:
             errors["end"] = _("The end must be after the start.")
         if errors:

@@ -144,3 +144,23 @@ def test_window_list_has_a_constant_number_of_queries(managers_api, django_asser
     with django_assert_max_num_queries(6):
         response = managers_api.get(URL)
     assert response.json()["count"] == 16
+
+
+def test_a_one_off_window_beyond_the_year_9000_is_refused_by_the_admin_form(client, manager):
+    client.force_login(manager)
+    response = client.post(
+        "/admin/releases/releasewindow/add/",
+        {
+            "name": "Far",
+            "kind": "deny",
+            "enforcement": "hard",
+            "time_zone": "Europe/Zurich",
+            "starts_at_0": "9999-12-30",
+            "starts_at_1": "00:00:00",
+            "ends_at_0": "9999-12-31",
+            "ends_at_1": "23:00:00",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "Give an instant between the years 1970 and 9000." in response.content.decode()
