@@ -1,13 +1,12 @@
 """Stakeholder communications: groups, subscribers, status updates, their wording, deliveries and cadence."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from delivery.models import OutboxMessage
-from people.models import ContactMethod, validate_address
+from people.models import CheckedAddress, ContactMethod, validate_address
 from project.text import conceal, generate_secret, mask_address
 
 SEVERITY_CHOICES = [
@@ -65,7 +64,7 @@ class StakeholderGroup(models.Model):
         return self.name
 
 
-class Subscriber(models.Model):
+class Subscriber(CheckedAddress, models.Model):
     """An outside address told of incidents: of a stakeholder group, or a visitor of the status page."""
 
     class Kind(models.TextChoices):
@@ -130,23 +129,15 @@ class Subscriber(models.Model):
     def is_active(self):
         return self.group_id is not None or self.confirmed_at is not None
 
-    def clean(self):
-        super().clean()
-        self.address = (self.address or "").strip()
-        error = validate_subscriber_address(self.kind, self.address)
-        if error:
-            raise ValidationError({"address": error})
+    def address_error(self):
+        return validate_subscriber_address(self.kind, self.address)
 
 
 def validate_subscriber_address(kind, address):
-    mapping = {
-        Subscriber.Kind.EMAIL: ContactMethod.Kind.EMAIL,
-        Subscriber.Kind.WEBHOOK: ContactMethod.Kind.WEBHOOK,
-        Subscriber.Kind.APPRISE: ContactMethod.Kind.APPRISE,
-    }
-    if kind not in mapping:
+    """An error message for a subscriber's address that does not fit its kind (the contact method rules)."""
+    if kind not in Subscriber.Kind.values:
         return _("Unknown kind of subscriber.")
-    return validate_address(mapping[kind], address)
+    return validate_address(kind, address)
 
 
 class Phase(models.TextChoices):

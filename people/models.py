@@ -24,7 +24,21 @@ def display_name(user):
     return user.get_full_name() or user.get_username()
 
 
-class ContactMethod(models.Model):
+class CheckedAddress:
+    """A model with `kind` and `address`: cleaning trims the address and checks it against its kind."""
+
+    def address_error(self):
+        return validate_address(self.kind, self.address)
+
+    def clean(self):
+        super().clean()
+        self.address = (self.address or "").strip()
+        error = self.address_error()
+        if error:
+            raise ValidationError({"address": error})
+
+
+class ContactMethod(CheckedAddress, models.Model):
     """One way to reach a person: an e-mail address, a phone number, a URL …"""
 
     class Kind(models.TextChoices):
@@ -78,13 +92,6 @@ class ContactMethod(models.Model):
     def masked_address(self):
         """The address without what could be a credential (for logs and lists)."""
         return mask_address(self.kind, self.address)
-
-    def clean(self):
-        super().clean()
-        self.address = (self.address or "").strip()
-        error = validate_address(self.kind, self.address)
-        if error:
-            raise ValidationError({"address": error})
 
 
 def validate_address(kind, address):
