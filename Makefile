@@ -64,9 +64,12 @@ test-deps:
 			|| echo "Could not install$$missing: the tests that need them will skip (or fail under PIQUET_STRICT_TESTS=1)."; \
 	fi
 
+## make messages: regenerate the French catalogues from the project root (strings of comms/ go to
+## comms/locale/, every other string to locale/), keeping their translations, then compile them.
 messages: install-dev
-	cd incidents && ../$(BIN)/python ../manage.py makemessages -l fr
-	$(BIN)/python manage.py compilemessages
+	DJANGO_SETTINGS_MODULE=project.settings_test $(BIN)/python manage.py makemessages -l fr \
+		--ignore=.venv --ignore=benchmarks --ignore=tests --ignore=var
+	DJANGO_SETTINGS_MODULE=project.settings_test $(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -39,7 +39,10 @@ def generate_feed_token():
 
 
 def shift_length_error(unit):
-    return _("A shift is at most %(count)s %(unit)s.") % {"count": plans.MAX_SHIFT_LENGTH[unit], "unit": unit}
+    return _("A shift is at most %(count)s %(unit)s.") % {
+        "count": plans.MAX_SHIFT_LENGTH[unit],
+        "unit": Layer.Unit(unit).label,
+    }
 
 
 class Schedule(models.Model):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -42,18 +42,18 @@ class EscalationPolicy(models.Model):
         parts = []
         for index, step in enumerate(sorted(self.steps.all(), key=lambda s: (s.position, s.pk)), start=1):
             names = [u.get_full_name() or u.get_username() for u in step.users.all()]
-            names += [_gettext("on call for %(schedule)s") % {"schedule": s.name} for s in step.schedules.all()]
+            names += [gettext("on call for %(schedule)s") % {"schedule": s.name} for s in step.schedules.all()]
             parts.append(
-                _gettext("%(index)s. %(targets)s — after %(minutes)s min")
+                gettext("%(index)s. %(targets)s — after %(minutes)s min")
                 % {
                     "index": index,
-                    "targets": ", ".join(names) or _gettext("nobody"),
+                    "targets": ", ".join(names) or gettext("nobody"),
                     "minutes": step.escalate_after_minutes,
                 }
             )
-        text = " → ".join(parts) or _gettext("no steps")
+        text = " → ".join(parts) or gettext("no steps")
         if self.repeat:
-            text += " " + _gettext("(repeated %(count)s more time(s))") % {"count": self.repeat}
+            text += " " + gettext("(repeated %(count)s more time(s))") % {"count": self.repeat}
         return text
 
 
