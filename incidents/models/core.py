@@ -94,9 +94,7 @@ class Integration(models.Model):
         _("events per minute at most"),
         null=True,
         blank=True,
-        help_text=_(
-            "Optional: more events in a minute are answered 429. Empty: no limit (alert storms get through)."
-        ),
+        help_text=_("Optional: more events in a minute are answered 429. Empty: no limit (alert storms get through)."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
