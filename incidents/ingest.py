@@ -6,11 +6,13 @@ idempotent under re-delivery and run in one transaction per event, so an
 accepted event is committed before the caller hears "accepted".
 """
 
+import functools
 import hashlib
 import json
 import logging
 import re
 import uuid
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,15 +23,11 @@ from incidents import lifecycle
 from incidents.models import Alert, Incident, Integration, Severity, Status
 from project import clock
 from project.rawjson import EventRejected
+from project.text import one_line
 
 logger = logging.getLogger(__name__)
 
-SEVERITY_MAP = {
-    "critical": Severity.SEV1,
-    "error": Severity.SEV2,
-    "warning": Severity.SEV3,
-    "info": Severity.SEV4,
-}
+SEVERITY_MAP = {"critical": Severity.SEV1, "error": Severity.SEV2, "warning": Severity.SEV3, "info": Severity.SEV4}
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 MAX_DEDUP_KEY = 255
 MAX_SUMMARY = 1024
@@ -149,28 +147,31 @@ def _stored_payload(data):
 def process_event_v2(integration, data):
     """Accept one Events API v2 event for `integration`; return what it did."""
     event = validate_event_v2(data)
-    action = event["action"]
+    action, now = event["action"], timezone.now()
     dedup_key = event["dedup_key"] or uuid.uuid4().hex
     service = integration.service
-    if action == "trigger" and connection.vendor == "postgresql":
-        outcome = _join_in_one_statement(integration, event, dedup_key, _stored_payload(data))
+    trigger = action == "trigger"
+    alert = {
+        "integration": integration.pk,
+        "dedup_key": dedup_key,
+        "action": action,
+        "summary": event["summary"][:1024] if trigger else "",
+        "severity": event["severity"] if trigger else "",
+        "source": event["source"][:1024] if trigger else "",
+        "payload": json.dumps(_stored_payload(data)),
+        "at": connection.ops.adapt_datetimefield_value(now),
+    }
+    joined_in_one_statement = trigger and connection.vendor == "postgresql"
+    if joined_in_one_statement:
+        outcome = _join_in_one_statement(integration, alert)
         if outcome is not None:
             _log_accepted(integration, action, outcome)
             return outcome
     with transaction.atomic():
-        alert = Alert(
-            integration=integration,
-            dedup_key=dedup_key,
-            action=action,
-            payload=_stored_payload(data),
-        )
         outcome = Outcome(dedup_key=dedup_key, incident=None)
-        if action == "trigger":
-            alert.summary = event["summary"][:1024]
-            alert.source = event["source"][:1024]
-            alert.severity = event["severity"]
-            # Most triggers join an open incident: one UPDATE does it.
-            incident = lifecycle.join_open(service, dedup_key, at=alert.received_at)
+        if trigger:
+            # Most triggers join an open incident: one UPDATE does it (on PostgreSQL it just found none).
+            incident = None if joined_in_one_statement else lifecycle.join_open(service, dedup_key, at=now)
             created = False
             if incident is None:
                 incident, created = lifecycle.open_or_join(
@@ -182,10 +183,10 @@ def process_event_v2(integration, data):
                     data={"source": event["source"], "severity": event["severity"]},
                     alert_count=1,
                     look_first=False,
-                    at=alert.received_at,
+                    at=now,
                 )
                 if not created:
-                    lifecycle.record_alert_joined(incident, at=alert.received_at)
+                    lifecycle.record_alert_joined(incident, at=now)
             outcome = Outcome(dedup_key=dedup_key, incident=incident, created=created)
         else:
             incident = lifecycle.lock_open(service, dedup_key)
@@ -195,8 +196,11 @@ def process_event_v2(integration, data):
                 elif action == "resolve":
                     incident = lifecycle.resolve(incident, actor_name=integration.name)
             outcome = Outcome(dedup_key=dedup_key, incident=incident)
-        alert.incident = outcome.incident
-        alert.save()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql(RECORD, incident_id="%(incident)s", joined=""),
+                {**alert, "incident": outcome.incident.pk if outcome.incident else None},
+            )
     _log_accepted(integration, action, outcome)
     return outcome
 
@@ -212,50 +216,38 @@ def _log_accepted(integration, action, outcome):
     )
 
 
+RECORD = """
+INSERT INTO {alert} (integration_id, incident_id, dedup_key, action, summary, severity, source,
+                     fingerprint, status, payload, received_at)
+SELECT %(integration)s, {incident_id}, %(dedup_key)s, %(action)s, %(summary)s, %(severity)s, %(source)s,
+       '', '', %(payload)s{jsonb}, %(at)s {joined}
+"""
+# PostgreSQL: join the open incident and keep the alert in one atomic statement.
 JOIN_AND_RECORD = """
 WITH joined AS (
     UPDATE {incident} SET alert_count = alert_count + 1, last_alert_at = %(at)s
     WHERE service_id = %(service)s AND dedup_key = %(dedup_key)s AND status <> 'resolved'
     RETURNING id, number, status
-), recorded AS (
-    INSERT INTO {alert} (integration_id, incident_id, dedup_key, action, summary, severity, source,
-                         fingerprint, status, payload, received_at)
-    SELECT %(integration)s, id, %(dedup_key)s, 'trigger', %(summary)s, %(severity)s, %(source)s,
-           '', '', %(payload)s::jsonb, %(at)s
-    FROM joined
-    RETURNING incident_id
-)
+), recorded AS ({record} RETURNING incident_id)
 SELECT joined.id, joined.number, joined.status FROM joined JOIN recorded ON recorded.incident_id = joined.id
 """
 
 
-def _join_in_one_statement(integration, event, dedup_key, payload):
-    """PostgreSQL: join the open incident and keep the alert in one atomic statement.
+def _join_in_one_statement(integration, alert):
+    """Most triggers of an alert storm join an open incident: on PostgreSQL each is one round trip.
 
-    Most triggers of an alert storm join an open incident; this makes each of
-    them one round trip. Returns None when there is no open incident to join.
+    Returns None when there is no open incident to join.
     """
-    sql = JOIN_AND_RECORD.format(
-        incident=connection.ops.quote_name(Incident._meta.db_table),
-        alert=connection.ops.quote_name(Alert._meta.db_table),
-    )
-    params = {
-        "at": timezone.now(),
-        "service": integration.service_id,
-        "dedup_key": dedup_key,
-        "integration": integration.pk,
-        "summary": event["summary"][:1024],
-        "severity": event["severity"],
-        "source": event["source"][:1024],
-        "payload": json.dumps(payload),
-    }
+    record = _sql(RECORD, incident_id="id", joined="FROM joined")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": integration.service_id})
         row = cursor.fetchone()
     if row is None:
         return None
-    incident = Incident(pk=row[0], number=row[1], status=row[2], service=integration.service, dedup_key=dedup_key)
-    return Outcome(dedup_key=dedup_key, incident=incident)
+    incident = Incident(
+        pk=row[0], number=row[1], status=row[2], service=integration.service, dedup_key=alert["dedup_key"]
+    )
+    return Outcome(dedup_key=alert["dedup_key"], incident=incident)
 
 
 # --- Prometheus Alertmanager webhook ------------------------------------------
@@ -283,16 +275,23 @@ def validate_alertmanager(data):
             if not isinstance(alert.get(field, {}), dict):
                 errors.append(f"'alerts[{index}].{field}' must be an object.")
         for field in ("startsAt", "endsAt"):
-            if alert.get(field) is not None:
-                try:
-                    parse_timestamp(alert[field])
-                except ValueError:
-                    errors.append(f"'alerts[{index}].{field}' must be an RFC 3339 timestamp.")
+            value = alert.get(field)
+            if value is not None and not (isinstance(value, str) and len(value) <= 64 and _is_timestamp(value)):
+                errors.append(f"'alerts[{index}].{field}' must be an RFC 3339 timestamp.")
     for field in ("groupLabels", "commonLabels", "commonAnnotations"):
         if not isinstance(data.get(field, {}), dict):
             errors.append(f"'{field}' must be an object.")
     if errors:
         raise InvalidEvent(errors)
+
+
+@functools.lru_cache(maxsize=4096)  # a group comes again and again with the same instants (64 characters at most)
+def _is_timestamp(value):
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _group_dedup_key(group_key):
@@ -309,52 +308,57 @@ def _fingerprint(alert):
 
 
 def _alertmanager_severity(data):
-    levels = list(SEVERITY_MAP)
-    found = [
-        str((alert.get("labels") or {}).get("severity", "")).lower()
-        for alert in data["alerts"]
-        if isinstance(alert, dict)
-    ]
-    common = str((data.get("commonLabels") or {}).get("severity", "")).lower()
-    known = [s for s in [common, *found] if s in SEVERITY_MAP]
-    if not known:
-        return "error"
-    return min(known, key=levels.index)
+    """The highest severity label of the group (the common one included), else "error"."""
+    labels = [data.get("commonLabels") or {}, *(alert.get("labels") or {} for alert in data["alerts"])]
+    known = [s for s in (str(label.get("severity", "")).lower() for label in labels) if s in SEVERITY_MAP]
+    return min(known, key=list(SEVERITY_MAP).index) if known else "error"
 
 
 def _alertmanager_title(data):
-    summary = (data.get("commonAnnotations") or {}).get("summary")
-    if isinstance(summary, str) and summary.strip():
-        return summary.strip()
+    """The common summary, else the group's labels."""
     labels = data.get("groupLabels") or data.get("commonLabels") or {}
-    if labels:
-        return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))[:1024]
-    return "Alertmanager alert"
+    by_labels = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))[:1024]
+    return _new_details(data)[0] or by_labels or "Alertmanager alert"
 
 
 def process_alertmanager(integration, data):
-    """Accept one Alertmanager notification: one incident per alert group."""
+    """Accept one Alertmanager notification: one incident per alert group.
+
+    Alertmanager re-sends the whole group on every change and every `group_interval`, so a notification costs
+    what it changes: alerts are matched by fingerprint, new and changed ones written in one statement, the
+    incident's counters once; a notification that changes nothing takes no lock and writes nothing.
+    """
     validate_alertmanager(data)
     dedup_key = _group_dedup_key(data["groupKey"])
-    service = integration.service
-    firing = data["status"] == "firing"
-    severity = _alertmanager_severity(data)
-    annotations = data.get("commonAnnotations") or {}
+    service, firing = integration.service, data["status"] == "firing"
+    alerts = {_fingerprint(raw): raw for raw in data["alerts"]}  # a repeated fingerprint: the last one counts
+    seen = _read_group(alerts, _new_details(data) if firing else (None, None), service=service.pk, dedup_key=dedup_key)
     now = timezone.now()
+    if seen is not None and firing and seen.details_current:
+        # The usual notification: the group's incident is open and keeps its title; alerts change, or nothing.
+        rows = _changed_rows(data, alerts, seen.stored)
+        new_alerts = sum(1 for row in rows if row["fingerprint"] not in seen.stored)
+        if not rows or _write_if_unchanged(integration, seen, rows, new_alerts, now):
+            return _accepted(integration, data, seen.incident, created=False, new_alerts=new_alerts)
     with transaction.atomic():
-        incident = lifecycle.lock_open(service, dedup_key)
+        # A group seen with no open incident skips the lookup: a concurrent creator makes this trigger join theirs.
+        incident = lifecycle.lock_open(service, dedup_key) if seen is not None or not firing else None
         created = False
         if incident is None and firing:
+            annotations = data.get("commonAnnotations") or {}
             incident, created = lifecycle.open_or_join(
                 service=service,
                 dedup_key=dedup_key,
                 title=_alertmanager_title(data),
                 description=str(annotations.get("description") or ""),
-                severity=SEVERITY_MAP[severity],
+                severity=SEVERITY_MAP[_alertmanager_severity(data)],
                 actor_name=integration.name,
                 data={"groupKey": data["groupKey"], "receiver": data.get("receiver", "")},
+                alert_count=len(alerts),
+                look_first=False,
+                at=now,
             )
-        if incident is None:
+        elif incident is None:
             # A resolve for a group whose incident is already resolved (a
             # re-delivery) updates that incident's alerts; otherwise it is kept alone.
             incident = Incident.objects.filter(service=service, dedup_key=dedup_key).order_by("-created_at").first()
@@ -364,76 +368,210 @@ def process_alertmanager(integration, data):
                 dedup_key=dedup_key,
                 action=data["status"],
                 summary=_alertmanager_title(data)[:1024],
-                severity=severity,
+                severity=_alertmanager_severity(data),
                 source=str(data.get("externalURL", ""))[:1024],
                 payload=data,
                 received_at=now,
             )
             return Outcome(dedup_key=dedup_key, incident=None)
-
-        new_alerts = _upsert_alerts(integration, incident, data, now)
-        if new_alerts and incident.is_open:
+        stored = {} if created else _read_group(alerts, incident=incident.pk).stored
+        rows = _changed_rows(data, alerts, stored)
+        _write_alerts(integration, incident, rows, now)
+        new_alerts = sum(1 for row in rows if row["fingerprint"] not in stored)
+        if new_alerts and incident.is_open and not created:
             lifecycle.record_alert_joined(incident, at=now, count=new_alerts)
-        if incident.is_open and firing:
+        if incident.is_open and firing and not created:
             _refresh_details(incident, data)
         if incident.is_open and not firing:
             incident = lifecycle.resolve(incident, actor_name=integration.name)
+    return _accepted(integration, data, incident, created=created, new_alerts=new_alerts)
+
+
+def _accepted(integration, data, incident, *, created, new_alerts):
     logger.info(
         "alertmanager notification integration=%s status=%s group=%s incident=%s new_alerts=%s",
         integration.pk,
         data["status"],
-        dedup_key,
+        incident.dedup_key,
         incident.number,
         new_alerts,
     )
-    return Outcome(dedup_key=dedup_key, incident=incident, created=created)
+    return Outcome(dedup_key=incident.dedup_key, incident=incident, created=created)
 
 
-def _upsert_alerts(integration, incident, data, now):
-    """Track each alert of the group by fingerprint; return how many are new."""
-    existing = {a.fingerprint: a for a in Alert.objects.filter(incident=incident).exclude(fingerprint="")}
+# An alert as last written (`alert`: its labels, annotations, startsAt, endsAt …).
+_StoredAlert = namedtuple("_StoredAlert", "status summary severity source alert")
+# A group's incident (id, number, status, alert count), whether it has the title and description the body
+# would give it, and its stored alerts of the body's fingerprints (fingerprint → _StoredAlert).
+_Group = namedtuple("_Group", "incident details_current stored")
+
+
+def _unchanged(raw, stored, group_status):
+    """Same status, start, end, labels and annotations (none sent: the ones kept)."""
+    alert = stored.alert
+    annotations = raw.get("annotations")
+    return (
+        stored.status == str(raw.get("status", group_status))[:20]
+        and alert.get("startsAt") == raw.get("startsAt")
+        and alert.get("endsAt") == raw.get("endsAt")
+        and (alert.get("labels") or {}) == (raw.get("labels") or {})
+        and (not annotations or annotations == alert.get("annotations"))
+    )
+
+
+def _changed_rows(data, alerts, stored):
+    """The columns to write for each new or changed alert: what the body says, else what was known."""
     group = {k: data.get(k) for k in ("groupKey", "receiver", "externalURL", "groupLabels")}
-    new = 0
-    for raw in data["alerts"]:
-        fingerprint = _fingerprint(raw)
+    rows = []
+    for fingerprint, raw in alerts.items():
+        old = stored.get(fingerprint)
+        if old is not None and _unchanged(raw, old, data["status"]):
+            continue
         labels = raw.get("labels") or {}
-        annotations = raw.get("annotations") or {}
-        alert = existing.get(fingerprint)
-        if alert is None:
-            alert = Alert(
-                integration=integration,
-                incident=incident,
-                dedup_key=incident.dedup_key,
-                fingerprint=fingerprint,
-                action="trigger" if raw.get("status", "firing") == "firing" else "resolve",
-            )
-            existing[fingerprint] = alert
-            new += 1
-        elif not annotations:
-            # A resolve may come without annotations: keep what we know.
-            annotations = (alert.payload.get("alert") or {}).get("annotations") or {}
-        alert.status = str(raw.get("status", data["status"]))[:20]
-        alert.summary = str(annotations.get("summary") or labels.get("alertname") or alert.summary)[:1024]
-        alert.severity = str(labels.get("severity", alert.severity or ""))[:20]
-        alert.source = str(raw.get("generatorURL") or alert.source)[:1024]
-        alert.payload = {"alert": {**raw, "annotations": annotations}, "group": group}
-        alert.received_at = now
-        alert.save()
-    return new
+        # A resolve may come without annotations: keep what we know.
+        annotations = raw.get("annotations") or (old.alert.get("annotations") if old else None) or {}
+        summary = annotations.get("summary") or labels.get("alertname") or (old.summary if old else "")
+        rows.append(
+            {
+                "fingerprint": fingerprint,
+                "action": "trigger" if raw.get("status", "firing") == "firing" else "resolve",
+                "status": str(raw.get("status", data["status"]))[:20],
+                "summary": str(summary)[:1024],
+                "severity": str(labels.get("severity", old.severity if old else ""))[:20],
+                "source": str(raw.get("generatorURL") or (old.source if old else ""))[:1024],
+                "payload": {"alert": {**raw, "annotations": annotations}, "group": group},
+            }
+        )
+    return rows
+
+
+# The SQL of the alert storm's hot path: a group's alerts are found through the (incident, fingerprint) unique
+# index, whose condition the queries repeat word for word so that both databases use it; the fingerprints and
+# the rows to write go as one JSON or array parameter, whatever their number.
+_VENDOR_SQL = {
+    "postgresql": {
+        "in_fingerprints": "= ANY(%(fingerprints)s)",
+        "jsonb": "::jsonb",
+        "stored_alert": "a.payload -> 'alert'",
+        "rows": (
+            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(fingerprint text, action text, status text, "
+            "summary text, severity text, source text, payload jsonb)"
+        ),
+        "row": "r.{}",
+    },
+    "sqlite": {
+        "in_fingerprints": "IN (SELECT value FROM json_each(%(fingerprints)s))",
+        "jsonb": "",
+        "stored_alert": "json_extract(a.payload, '$.alert')",
+        "rows": "FROM json_each(%(rows)s) AS r",
+        "row": "json_extract(r.value, '$.{}')",
+    },
+}
+
+READ_GROUP = """
+SELECT i.id, i.number, i.status, i.alert_count,
+       COALESCE(%(title)s, i.title) = i.title AND COALESCE(%(description)s, i.description) = i.description,
+       a.fingerprint, a.status, a.summary, a.severity, a.source, {stored_alert}
+FROM {incident} i LEFT JOIN {alert} a
+  ON a.incident_id = i.id AND NOT (a.fingerprint = '') AND a.fingerprint {in_fingerprints}
+WHERE {where}
+"""
+OPEN_GROUP = "i.service_id = %(service)s AND i.dedup_key = %(dedup_key)s AND NOT (i.status = 'resolved')"
+
+WRITE_ALERTS = """
+INSERT INTO {alert} (integration_id, incident_id, dedup_key, received_at,
+                     fingerprint, action, status, summary, severity, source, payload)
+SELECT %(integration)s, %(incident)s, %(dedup_key)s, %(at)s, {columns}
+{rows} WHERE {where}
+ON CONFLICT (incident_id, fingerprint) WHERE NOT (fingerprint = '') DO UPDATE SET
+    status = excluded.status, summary = excluded.summary, severity = excluded.severity,
+    source = excluded.source, payload = excluded.payload, received_at = excluded.received_at
+"""
+ROW_COLUMNS = ("fingerprint", "action", "status", "summary", "severity", "source", "payload")
+# Count the new alerts in if the incident is open and still has the alert count it had when read.
+COUNT_IF_UNCHANGED = """
+UPDATE {incident} SET alert_count = alert_count + %(count)s,
+    last_alert_at = CASE WHEN %(count)s > 0 THEN %(at)s ELSE last_alert_at END
+WHERE id = %(incident)s AND alert_count = %(seen)s AND NOT (status = 'resolved')
+"""
+# PostgreSQL: that and the rows, in one statement.
+WRITE_IF_UNCHANGED = "WITH joined AS ({count} RETURNING id), written AS ({write}) SELECT count(*) FROM joined"
+
+
+def _sql(template, where="", **parts):
+    vendor = _VENDOR_SQL[connection.vendor]
+    return template.format(
+        where=where,
+        incident=connection.ops.quote_name(Incident._meta.db_table),
+        alert=connection.ops.quote_name(Alert._meta.db_table),
+        columns=", ".join(vendor["row"].format(name) for name in ROW_COLUMNS),
+        **vendor,
+        **parts,
+    )
+
+
+def _new_details(data):
+    """The title and description a firing notification gives its incident (None: it gives none)."""
+    annotations = data.get("commonAnnotations") or {}
+    summary, description = annotations.get("summary"), annotations.get("description")
+    title = one_line(summary, lifecycle.MAX_TITLE) if isinstance(summary, str) and summary.strip() else None
+    return title or None, description if isinstance(description, str) and description.strip() else None
+
+
+def _read_group(alerts, details=(None, None), **where):
+    """The group's incident (the open one of `service` and `dedup_key`, or `incident`) and its alerts of the
+    body's fingerprints, in one query; None if there is no such incident."""
+    title, description = details
+    fingerprints = list(alerts) if connection.vendor == "postgresql" else json.dumps(list(alerts))
+    params = {"fingerprints": fingerprints, "title": title, "description": description, **where}
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(READ_GROUP, "i.id = %(incident)s" if "incident" in where else OPEN_GROUP), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    pk, number, status, alert_count, details_current = rows[0][:5]
+    incident = Incident(pk=pk, number=number, status=status, alert_count=alert_count, dedup_key=where.get("dedup_key"))
+    stored = {row[5]: _StoredAlert(*row[6:10], json.loads(row[10] or "{}")) for row in rows if row[5] is not None}
+    return _Group(incident, bool(details_current), stored)
+
+
+def _alert_params(integration, incident, rows, now):
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = {"integration": integration.pk, "incident": incident.pk, "dedup_key": incident.dedup_key, "at": at}
+    return {**params, "rows": json.dumps(rows)}
+
+
+def _write_alerts(integration, incident, rows, now):
+    """Insert the new alerts and update the changed ones, in one statement."""
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(WRITE_ALERTS, "true"), _alert_params(integration, incident, rows, now))
+
+
+def _write_if_unchanged(integration, seen, rows, count, now):
+    """Write the rows and count the `count` new alerts in, if the incident is open and no alert was added to it
+    since `seen` was read (an alert that another notification changed meanwhile and this one leaves alone keeps
+    that change); on PostgreSQL in one statement. Returns whether it wrote."""
+    params = {**_alert_params(integration, seen.incident, rows, now), "count": count, "seen": seen.incident.alert_count}
+    if connection.vendor == "postgresql":
+        write = _sql(WRITE_ALERTS, "EXISTS (SELECT FROM joined)")
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(WRITE_IF_UNCHANGED, count=_sql(COUNT_IF_UNCHANGED), write=write), params)
+            return cursor.fetchone()[0] == 1
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_sql(COUNT_IF_UNCHANGED), params)
+        counted = cursor.rowcount == 1
+        if counted:
+            cursor.execute(_sql(WRITE_ALERTS, "true"), params)
+    return counted
 
 
 def _refresh_details(incident, data):
     """A firing notification may carry a better summary: keep the newest non-empty one."""
-    annotations = data.get("commonAnnotations") or {}
-    summary = annotations.get("summary")
-    fields = []
-    if isinstance(summary, str) and summary.strip() and summary.strip() != incident.title:
-        incident.title = summary.strip()[:1024]
-        fields.append("title")
-    description = annotations.get("description")
-    if isinstance(description, str) and description.strip() and description != incident.description:
-        incident.description = description
-        fields.append("description")
+    new = dict(zip(("title", "description"), _new_details(data), strict=True))
+    fields = [name for name, value in new.items() if value is not None and value != getattr(incident, name)]
+    for name in fields:
+        setattr(incident, name, new[name])
     if fields:
         incident.save(update_fields=fields)
 
