@@ -3,8 +3,11 @@
     python benchmarks/_bench_db.py prepare NAME...   → {"NAME": "integration key", ...}
     python benchmarks/_bench_db.py counts NAME...    → {"NAME": {"incidents": …, "open": …, …}, ...}
 
-Each NAME gets its own service (slug `bench-NAME`) and Events API v2 integration,
-so the phases of one run do not see each other's incidents.
+Each NAME gets its own service (slug `bench-NAME`) and integration (Alertmanager
+for a NAME starting with `am-`, else Events API v2), so the phases of one run do
+not see each other's incidents. The services of NAMEs ending in `+chain` (the
+suffix is dropped) get an escalation policy, so that a new incident writes its
+escalation row as in production.
 """
 
 import json
@@ -19,11 +22,13 @@ import django
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Min, Sum  # noqa: E402
 
 from benchmarks._bench_urls import BARE_TABLE  # noqa: E402
-from incidents.models import Alert, Incident, Integration, Service, Status, TimelineEntry  # noqa: E402
+from incidents.models import Alert, Escalation, Incident, Integration, Service, Status, TimelineEntry  # noqa: E402
+from rotations.models import EscalationPolicy, EscalationStep  # noqa: E402
 
 
 def create_bare_table():
@@ -36,13 +41,27 @@ def create_bare_table():
         cursor.execute(ddl)
 
 
+def escalation_policy():
+    """One step that pages one person (who has no contact method: nothing is sent, the rows are written)."""
+    policy, created = EscalationPolicy.objects.get_or_create(name="Benchmark")
+    if created:
+        user, _ = get_user_model().objects.get_or_create(username="bench-oncall")
+        EscalationStep.objects.create(policy=policy, position=0, escalate_after_minutes=5).users.add(user)
+    return policy
+
+
 def prepare(names):
     create_bare_table()
     keys = {}
-    for name in names:
+    for spec in names:
+        name, chained = spec.removesuffix("+chain"), spec.endswith("+chain")
         service, _ = Service.objects.get_or_create(slug=f"bench-{name}", defaults={"name": f"Benchmark {name}"})
+        if chained:
+            service.escalation_policy = escalation_policy()
+            service.save(update_fields=["escalation_policy"])
+        kind = Integration.Kind.ALERTMANAGER if name.startswith("am-") else Integration.Kind.EVENTS_V2
         integration, _ = Integration.objects.get_or_create(
-            service=service, name=f"bench {name}", defaults={"kind": Integration.Kind.EVENTS_V2}
+            service=service, name=f"bench {name}", defaults={"kind": kind}
         )
         keys[name] = integration.key
     return keys
@@ -59,6 +78,7 @@ def counts(names):
             "alerts": Alert.objects.filter(integration__service__slug=f"bench-{name}").count(),
             "alert_count_sum": numbers["alerts"] or 0,
             "timeline_entries": TimelineEntry.objects.filter(incident__service__slug=f"bench-{name}").count(),
+            "escalations": Escalation.objects.filter(incident__service__slug=f"bench-{name}").count(),
             "number_span": (numbers["high"] - numbers["low"] + 1) if numbers["low"] is not None else 0,
         }
     with connection.cursor() as cursor:

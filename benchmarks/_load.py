@@ -17,6 +17,7 @@ class Result:
     latencies: list = field(default_factory=list)
     statuses: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
+    timeouts: int = 0
     reconnects: int = 0
 
     @property
@@ -52,6 +53,7 @@ class Result:
             "max_ms": round(max(self.latencies, default=float("nan")) * 1000, 1),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "errors": len(self.errors),
+            "timeouts": self.timeouts,
             "reconnects": self.reconnects,
         }
 
@@ -100,13 +102,15 @@ class _Connection:
         self.reader = self.writer = None
 
 
-async def _run(host, port, requests, clients, *, total=None, duration=None, rate=None):
+async def _run(host, port, requests, clients, *, total=None, duration=None, rate=None, timeout=None):
     """`requests(i)` returns the bytes of request i.
 
     Closed loop (rate=None): each client sends its next request as soon as the
     previous one is answered, until `total` requests or `duration` seconds.
     Open loop (rate=R): request i is due at start + i/R; its latency counts from
     that due time, so a server falling behind is not hidden by waiting clients.
+    A request not answered within `timeout` seconds is given up (a client
+    time-out, as Alertmanager's) and counted in `timeouts`, not in latencies.
     """
     result = Result()
     counter = iter(range(total if total is not None else 10**12))
@@ -126,7 +130,11 @@ async def _run(host, port, requests, clients, *, total=None, duration=None, rate
                 request = requests(index)
                 sent = due if rate else loop.time()
                 try:
-                    status = await connection.send(request)
+                    status = await asyncio.wait_for(connection.send(request), timeout)
+                except TimeoutError:
+                    result.timeouts += 1
+                    connection.close()
+                    continue
                 except (OSError, asyncio.IncompleteReadError) as exc:
                     result.errors.append(repr(exc))
                     connection.close()
@@ -139,6 +147,20 @@ async def _run(host, port, requests, clients, *, total=None, duration=None, rate
     await asyncio.gather(*(client() for _ in range(clients)))
     result.finished = loop.time()
     return result
+
+
+def merge(results):
+    """The results of several runs as one: their requests together, over the sum of their durations."""
+    merged = Result(finished=sum(r.elapsed for r in results))
+    for result in results:
+        merged.latencies += result.latencies
+        merged.errors += result.errors
+        merged.timeouts += result.timeouts
+        merged.reconnects += result.reconnects
+        for status, count in result.statuses.items():
+            merged.statuses[status] = merged.statuses.get(status, 0) + count
+    merged.generator_cpu = sum(r.generator_cpu for r in results)
+    return merged
 
 
 def run(host, port, requests, clients, **kwargs):
