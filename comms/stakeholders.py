@@ -9,7 +9,6 @@ with a compare-and-set before its slow I/O, a failure retried with backoff.
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
@@ -215,12 +214,3 @@ DELIVERIES = Outbox(
     ),
     batch=BATCH,
 )
-
-
-def send(delivery_id, *, now=None):
-    """Deliver one due row, once. Returns True when this call sent it."""
-    return DELIVERIES.send([delivery_id], now=now) == 1
-
-
-def base_url():
-    return settings.PIQUET_BASE_URL

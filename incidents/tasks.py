@@ -7,10 +7,6 @@ from incidents import escalation
 logger = logging.getLogger(__name__)
 
 
-def start_escalation(incident_id):
-    escalation.start(incident_id, inline=True)
-
-
 def advance_escalation(escalation_id):
     try:
         escalation.advance(escalation_id, inline=True)
