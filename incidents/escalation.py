@@ -31,7 +31,7 @@ from incidents import timeline
 from incidents.messages import build_message
 from incidents.models import Escalation, Incident, Notification, Page, Status
 from people.models import display_name, paging_methods, profile_of
-from project.queue import enqueue
+from project.queue import enqueue, enqueue_with
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
 
@@ -49,14 +49,15 @@ def _timeline(incident, kind, message, data=None):
 # --- starting and stopping ------------------------------------------------------
 
 
-def begin(incident, *, now=None):
-    """Write the chain of a new, triggered incident whose service has a policy, due now (inside the caller's
-    transaction); it is advanced right after commit, or by the ticker if that enqueue is lost. Idempotent."""
+def begin(incident, *, now=None, new=False):
+    """Write the chain of a triggered incident whose service has a policy, due now (inside the caller's
+    transaction); it is queued with that transaction, or handed out by the ticker if the enqueue is lost.
+    Idempotent; `new=True` (an incident created by this transaction) skips looking for a chain."""
     now = now or timezone.now()
     policy_id = getattr(incident.service, "escalation_policy_id", None)
     if not policy_id or incident.status != Status.TRIGGERED:
         return None
-    if Escalation.objects.filter(incident=incident).exists():
+    if not new and Escalation.objects.filter(incident=incident).exists():
         return None
     policy = incident.service.escalation_policy
     escalation = Escalation.objects.create(
@@ -74,14 +75,13 @@ def begin(incident, *, now=None):
         _("Escalation policy %(policy)s started.") % {"policy": policy.name},
         {"policy": policy.pk},
     )
-    transaction.on_commit(lambda: _hand_out(escalation.pk))
+    enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
     return escalation
 
 
-def _hand_out(escalation_id):
-    """Queue the escalation's first step; if the broker is down, the next tick of any worker does."""
-    if enqueue(ADVANCE_TASK, escalation_id) is None:
-        Escalation.objects.filter(pk=escalation_id).update(enqueued_at=None)
+def _not_queued(escalation_id):
+    """The broker failed: the next tick of any worker hands the escalation out."""
+    Escalation.objects.filter(pk=escalation_id).update(enqueued_at=None)
 
 
 def start(incident_id, *, now=None, inline=False):

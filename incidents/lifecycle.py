@@ -26,6 +26,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from project.api import ConflictError
+from project.rows import insert_unless_taken
 from project.text import one_line
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,12 @@ def _next_number():
     return row[0]
 
 
+def _return_number(number):
+    table = connection.ops.quote_name(IncidentCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET value = value - 1 WHERE id = 1 AND value = %s", [number])  # noqa: S608
+
+
 def lock_open(service, dedup_key):
     """The service's open incident with this key, row-locked, or None (at most one exists)."""
     found = (
@@ -67,7 +74,7 @@ def lock_open(service, dedup_key):
 
 def _started(incident, *, now):
     """What a new incident starts, in its own transaction: its call chain, due now, and the event others follow."""
-    escalation.begin(incident, now=now)
+    escalation.begin(incident, now=now, new=True)
     events.emit(incident, IncidentEvent.Kind.TRIGGERED)
 
 
@@ -87,8 +94,9 @@ def open_or_join(
 ):
     """Return `(incident, created)`: the open incident with this key, or a new one.
 
-    Safe under concurrency: a concurrent creator makes the insert fail on the
-    one-open-incident constraint, and the caller then joins that incident.
+    Safe under concurrency: a concurrent creator's row makes the insert do
+    nothing (the one-open-incident constraint), and the caller then joins that
+    incident.
     A new incident starts with `alert_count` alerts. `look_first=False` skips
     the lookup when the caller has just found no open incident.
     Must run inside a transaction; the incident row is locked until it ends.
@@ -98,35 +106,28 @@ def open_or_join(
         if incident is not None:
             return incident, False
     now = at or timezone.now()
-    try:
-        with transaction.atomic():
-            incident = Incident.objects.create(
-                number=_next_number(),
-                service=service,
-                dedup_key=dedup_key,
-                title=one_line(title, MAX_TITLE),
-                description=description,
-                severity=severity,
-                created_at=now,
-                alert_count=alert_count,
-                last_alert_at=now if alert_count else None,
-            )
-            _write(
-                incident,
-                TimelineEntry.Kind.TRIGGERED,
-                _("Triggered: %(title)s") % {"title": incident.title},
-                actor_name=actor_name,
-                data=data,
-                at=now,
-            )
-            _started(incident, now=now)
-    except IntegrityError:
+    number = _next_number()
+    incident = Incident(
+        number=number,
+        service=service,
+        dedup_key=dedup_key,
+        title=one_line(title, MAX_TITLE),
+        description=description,
+        severity=severity,
+        created_at=now,
+        alert_count=alert_count,
+        last_alert_at=now if alert_count else None,
+    )
+    if not insert_unless_taken(incident):
+        # A concurrent creator's incident holds the key: give the number back (the counter row is still
+        # locked by this transaction, so nobody took a later one) and join that incident.
+        _return_number(number)
         incident = lock_open(service, dedup_key)
         if incident is None:
             # The concurrent creator's incident was resolved in the meantime:
             # this trigger opens the next one.
             if _retries <= 0:
-                raise
+                raise IntegrityError(f"no open incident for {dedup_key!r}, and none could be opened")
             return open_or_join(
                 service=service,
                 dedup_key=dedup_key,
@@ -140,6 +141,16 @@ def open_or_join(
                 _retries=_retries - 1,
             )
         return incident, False
+    with timeline.together():
+        _write(
+            incident,
+            TimelineEntry.Kind.TRIGGERED,
+            _("Triggered: %(title)s") % {"title": incident.title},
+            actor_name=actor_name,
+            data=data,
+            at=now,
+        )
+        _started(incident, now=now)
     logger.info(
         "incident triggered number=%s service=%s dedup_key=%s severity=%s",
         incident.number,

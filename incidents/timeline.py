@@ -5,19 +5,23 @@ transaction of the change it tells of, with a kind that `TimelineEntry.Kind`
 declares. An entry is written once and never changed.
 """
 
+import threading
+from contextlib import contextmanager
+
 from django.utils import timezone
 
 from incidents.models import TimelineEntry
 
 Kind = TimelineEntry.Kind
 SYSTEM = "Piquet"
+_batch = threading.local()
 
 
 def record(incident, kind, message, *, by=None, actor_name="", data=None, at=None):
     """Write one entry on the incident's timeline: by a person (`by`), else by `actor_name` (else Piquet)."""
     if kind not in Kind.values:
         raise ValueError(f"undeclared timeline kind {kind!r}")
-    return TimelineEntry.objects.create(
+    entry = TimelineEntry(
         incident_id=incident.pk,
         kind=kind,
         message=message,
@@ -26,6 +30,25 @@ def record(incident, kind, message, *, by=None, actor_name="", data=None, at=Non
         actor=by,
         actor_name="" if by else (actor_name or SYSTEM),
     )
+    pending = getattr(_batch, "entries", None)
+    if pending is not None:
+        pending.append(entry)
+    else:
+        entry.save(force_insert=True)
+    return entry
+
+
+@contextmanager
+def together():
+    """Write the entries recorded inside the block in one statement when it ends (a new incident's first ones)."""
+    if getattr(_batch, "entries", None) is not None:
+        raise RuntimeError("timeline.together() blocks do not nest")
+    entries = _batch.entries = []
+    try:
+        yield
+    finally:
+        _batch.entries = None
+    TimelineEntry.objects.bulk_create(entries)
 
 
 def has(incident, kind):

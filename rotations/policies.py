@@ -34,8 +34,27 @@ class EscalationPolicy(models.Model):
             "policy": self.pk,
             "name": self.name,
             "repeat": self.repeat,
-            "steps": [step.snapshot() for step in sorted(self.steps.all(), key=lambda s: (s.position, s.pk))],
+            "steps": self._steps_snapshot(),
         }
+
+    def _steps_snapshot(self):
+        """The steps and their targets, read in one query (a new incident's escalation is written with it)."""
+        steps = EscalationStep.objects.filter(policy=self).order_by()
+        people = steps.annotate(kind=models.Value("user")).values_list(
+            "pk", "position", "escalate_after_minutes", "kind", "users"
+        )
+        schedules = steps.annotate(kind=models.Value("schedule")).values_list(
+            "pk", "position", "escalate_after_minutes", "kind", "schedules"
+        )
+        chain = {}
+        for pk, position, minutes, kind, target in people.union(schedules, all=True):
+            step = chain.setdefault((position, pk), {"escalate_after_minutes": minutes, "people": [], "schedules": []})
+            if target is not None:
+                step["people" if kind == "user" else "schedules"].append(target)
+        return [
+            _step(step["escalate_after_minutes"], step["people"], step["schedules"])
+            for _, step in sorted(chain.items())
+        ]
 
     def in_words(self):
         """E.g. "1. on call for Platform — after 5 min → 2. Alice Martin — after 10 min"."""
@@ -89,6 +108,17 @@ class EscalationStep(models.Model):
         return f"{self.policy} #{self.position + 1}"
 
     def snapshot(self):
-        targets = [{"type": "user", "id": u.pk} for u in self.users.all()]
-        targets += [{"type": "schedule", "id": s.pk} for s in self.schedules.all()]
-        return {"escalate_after_minutes": self.escalate_after_minutes, "targets": targets}
+        """This step as plain data, from prefetched targets (API lists); see EscalationPolicy.snapshot."""
+        return _step(
+            self.escalate_after_minutes,
+            [u.pk for u in self.users.all()],
+            [s.pk for s in self.schedules.all()],
+        )
+
+
+def _step(minutes, people, schedules):
+    return {
+        "escalate_after_minutes": minutes,
+        "targets": [{"type": "user", "id": pk} for pk in sorted(people)]
+        + [{"type": "schedule", "id": pk} for pk in sorted(schedules)],
+    }

@@ -66,6 +66,9 @@ def test_same_dedup_key_from_many_clients_at_once_opens_exactly_one_incident(int
     assert incident.timeline.filter(kind="triggered").count() == 1
     sources = set(Alert.objects.values_list("source", flat=True))
     assert len(sources) == THREADS * per_thread
+    # The triggers that lost the race to create it gave their numbers back: the next incident is the next number.
+    assert post_all_at_once([[trigger_body(integration, "search-down", 0)]]) == [202]
+    assert Incident.objects.get(dedup_key="search-down").number == incident.number + 1
 
 
 def test_concurrent_triggers_with_distinct_keys_get_distinct_gap_free_numbers(integration):

@@ -60,6 +60,8 @@ def test_empty_or_huge_notes_are_refused(responder, service):
 def test_a_new_incident_writes_its_escalation_and_its_event_in_its_own_transaction(
     service, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from django_q.conf import Conf
+
     from incidents.models import Escalation, IncidentEvent
     from rotations.models import EscalationPolicy
 
@@ -73,10 +75,32 @@ def test_a_new_incident_writes_its_escalation_and_its_event_in_its_own_transacti
     escalation = Escalation.objects.get(incident=incident)
     assert escalation.next_at == incident.created_at
     assert list(IncidentEvent.objects.filter(incident=incident).values_list("kind", "done_at")) == [("triggered", None)]
-    assert calls == []  # nothing leaves before the commit
-    for callback in callbacks:
-        callback()
-    assert calls == [("incidents.tasks.advance_escalation", escalation.pk)]
+    if Conf.ORM:
+        # The database's own queue: the task row is written in the incident's transaction.
+        assert calls == [("incidents.tasks.advance_escalation", escalation.pk)]
+        assert callbacks == []
+    else:
+        assert calls == []  # nothing leaves before the commit
+        for callback in callbacks:
+            callback()
+        assert calls == [("incidents.tasks.advance_escalation", escalation.pk)]
+
+
+@pytest.mark.skipif("not __import__('django_q.conf').conf.Conf.ORM", reason="the ORM broker's queue table")
+def test_with_the_database_queue_a_rolled_back_incident_leaves_no_task_and_a_committed_one_leaves_one(service):
+    from django.db import transaction
+    from django_q.models import OrmQ
+
+    from rotations.models import EscalationPolicy
+
+    service.escalation_policy = EscalationPolicy.objects.create(name="Website on call")
+    service.save()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        IncidentFactory(service=service)
+        raise RuntimeError("the request failed after the incident was written")
+    assert not OrmQ.objects.exists()
+    IncidentFactory(service=service)
+    assert [task.func() for task in OrmQ.objects.all()] == ["incidents.tasks.advance_escalation"]
 
 
 def test_an_incident_without_a_policy_has_no_escalation_but_its_event(service):
