@@ -55,10 +55,10 @@ def _next_number():
     return row[0]
 
 
-def _return_number(number):
-    table = connection.ops.quote_name(IncidentCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET value = value - 1 WHERE id = 1 AND value = %s", [number])  # noqa: S608
+def _number(incident):
+    """Give a new incident its number: the last write before its transaction commits (see IncidentCounter)."""
+    incident.number = _next_number()
+    Incident.objects.filter(pk=incident.pk).update(number=incident.number)
 
 
 def lock_open(service, dedup_key):
@@ -99,16 +99,15 @@ def open_or_join(
     incident.
     A new incident starts with `alert_count` alerts. `look_first=False` skips
     the lookup when the caller has just found no open incident.
-    Must run inside a transaction; the incident row is locked until it ends.
+    Must run inside a transaction; the incident row is locked until it ends,
+    and so is the counter of incident numbers: the caller writes little more.
     """
     if look_first:
         incident = lock_open(service, dedup_key)
         if incident is not None:
             return incident, False
     now = at or timezone.now()
-    number = _next_number()
     incident = Incident(
-        number=number,
         service=service,
         dedup_key=dedup_key,
         title=one_line(title, MAX_TITLE),
@@ -119,9 +118,7 @@ def open_or_join(
         last_alert_at=now if alert_count else None,
     )
     if not insert_unless_taken(incident):
-        # A concurrent creator's incident holds the key: give the number back (the counter row is still
-        # locked by this transaction, so nobody took a later one) and join that incident.
-        _return_number(number)
+        # A concurrent creator's incident holds the key: join it.
         incident = lock_open(service, dedup_key)
         if incident is None:
             # The concurrent creator's incident was resolved in the meantime:
@@ -151,6 +148,7 @@ def open_or_join(
             at=now,
         )
         _started(incident, now=now)
+    _number(incident)
     logger.info(
         "incident triggered number=%s service=%s dedup_key=%s severity=%s",
         incident.number,
@@ -206,7 +204,6 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
     with transaction.atomic():
         now = timezone.now()
         incident = Incident.objects.create(
-            number=_next_number(),
             service=service,
             dedup_key=f"declared-{uuid.uuid4().hex}",
             title=one_line(title, MAX_TITLE),
@@ -222,6 +219,7 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
             at=now,
         )
         _started(incident, now=now)
+        _number(incident)
     logger.info("incident declared number=%s service=%s by=%s", incident.number, service.slug, by)
     return incident
 

@@ -171,7 +171,9 @@ class IncidentCounter(models.Model):
 
 
 class Incident(models.Model):
-    number = models.PositiveBigIntegerField(_("number"), unique=True, editable=False)
+    # Taken from IncidentCounter as the last write of the transaction that creates the incident, so the
+    # counter's row lock is held only until that commit; a committed incident always has its number.
+    number = models.PositiveBigIntegerField(_("number"), unique=True, null=True, editable=False)
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("service"))
     title = models.CharField(_("title"), max_length=1024)
     description = models.TextField(_("description"), blank=True)
