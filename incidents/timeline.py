@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from django.utils import timezone
 
 from incidents.models import TimelineEntry
+from project.rows import insert_all
 
 Kind = TimelineEntry.Kind
 SYSTEM = "Piquet"
@@ -48,7 +49,7 @@ def together():
         yield
     finally:
         _batch.entries = None
-    TimelineEntry.objects.bulk_create(entries)
+    insert_all(entries)
 
 
 def has(incident, kind):

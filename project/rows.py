@@ -3,6 +3,25 @@
 from django.db import connection
 
 
+def _insert_sql(meta, objs, suffix=""):
+    fields = [field for field in meta.concrete_fields if not (field.primary_key and objs[0].pk is None)]
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(objs))} "  # noqa: S608
+        f"{suffix}RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, params
+
+
+def _saved(obj, pk):
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def insert_unless_taken(obj):
     """INSERT `obj` unless a unique constraint or index already holds such a row; returns whether it did.
 
@@ -11,22 +30,28 @@ def insert_unless_taken(obj):
     the savepoint. Fields take their defaults as with `save()`; the primary
     key is set on success.
     """
-    meta = obj._meta
-    fields = [field for field in meta.concrete_fields if not (field.primary_key and obj.pk is None)]
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (model metadata)
-        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
+    sql, params = _insert_sql(obj._meta, [obj], "ON CONFLICT DO NOTHING ")
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
-    obj.pk = row[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    _saved(obj, row[0])
     return True
+
+
+def insert_all(objs):
+    """INSERT a few rows of one model in one plain statement, setting their primary keys.
+
+    `bulk_create` sends arrays (UNNEST) on PostgreSQL, which costs more to
+    build than it saves for a handful of rows; this is for such handfuls.
+    """
+    if not objs:
+        return objs
+    sql, params = _insert_sql(objs[0]._meta, objs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        _saved(obj, pk)
+    return objs

@@ -1,8 +1,10 @@
 """Escalation policies: the call chain a service's incidents climb."""
 
+import functools
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -39,22 +41,16 @@ class EscalationPolicy(models.Model):
 
     def _steps_snapshot(self):
         """The steps and their targets, read in one query (a new incident's escalation is written with it)."""
-        steps = EscalationStep.objects.filter(policy=self).order_by()
-        people = steps.annotate(kind=models.Value("user")).values_list(
-            "pk", "position", "escalate_after_minutes", "kind", "users"
-        )
-        schedules = steps.annotate(kind=models.Value("schedule")).values_list(
-            "pk", "position", "escalate_after_minutes", "kind", "schedules"
-        )
         chain = {}
-        for pk, position, minutes, kind, target in people.union(schedules, all=True):
-            step = chain.setdefault((position, pk), {"escalate_after_minutes": minutes, "people": [], "schedules": []})
-            if target is not None:
-                step["people" if kind == "user" else "schedules"].append(target)
-        return [
-            _step(step["escalate_after_minutes"], step["people"], step["schedules"])
-            for _, step in sorted(chain.items())
-        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_chain_sql(), {"policy": self.pk})
+            for pk, position, minutes, person, schedule in cursor.fetchall():
+                step = chain.setdefault((position, pk), {"minutes": minutes, "people": set(), "schedules": set()})
+                if person is not None:
+                    step["people"].add(person)
+                if schedule is not None:
+                    step["schedules"].add(schedule)
+        return [_step(step["minutes"], step["people"], step["schedules"]) for _, step in sorted(chain.items())]
 
     def in_words(self):
         """E.g. "1. on call for Platform — after 5 min → 2. Alice Martin — after 10 min"."""
@@ -114,6 +110,25 @@ class EscalationStep(models.Model):
             [u.pk for u in self.users.all()],
             [s.pk for s in self.schedules.all()],
         )
+
+
+@functools.cache
+def _chain_sql():
+    """One row per step and target: (step, position, minutes, person or NULL, schedule or NULL)."""
+    quote = connection.ops.quote_name
+    step = EscalationStep._meta
+    columns = f"s.{quote(step.pk.column)}, s.position, s.escalate_after_minutes"
+    parts = []
+    for name, picked in (("users", "t.{column}, NULL"), ("schedules", "NULL, t.{column}")):
+        through = step.get_field(name).remote_field.through._meta
+        own = quote(step.get_field(name).m2m_column_name())
+        target = quote(step.get_field(name).m2m_reverse_name())
+        parts.append(
+            f"SELECT {columns}, {picked.format(column=target)} FROM {quote(step.db_table)} s "  # noqa: S608 (model metadata)
+            f"LEFT JOIN {quote(through.db_table)} t ON t.{own} = s.{quote(step.pk.column)} "
+            f"WHERE s.{quote(step.get_field('policy').column)} = %(policy)s"
+        )
+    return " UNION ALL ".join(parts)
 
 
 def _step(minutes, people, schedules):

@@ -101,3 +101,36 @@ def test_service_admin_shows_the_chain_in_words(manager, schedule, service, api_
     assert "1. on call for Platform — after 5 min → 2. Alice Martin — after 10 min" in page
     page = client.get(f"/admin/rotations/escalationpolicy/{policy['id']}/change/")
     assert page.status_code == 200
+
+
+def test_a_new_incident_takes_the_whole_chain_in_one_query(api_for, manager, schedule, django_assert_num_queries):
+    people = [UserFactory() for _ in range(3)]
+    other = Schedule.objects.create(name="Database", time_zone="America/New_York")
+    body = policy_body(people[0], schedule)
+    body["steps"] = [
+        {
+            "escalate_after_minutes": 5,
+            "targets": [{"type": "user", "id": people[2].pk}, {"type": "user", "id": people[0].pk}],
+        },
+        {"escalate_after_minutes": 1, "targets": [{"type": "user", "id": people[1].pk}]},
+        {
+            "escalate_after_minutes": 15,
+            "targets": [
+                {"type": "schedule", "id": other.pk},
+                {"type": "schedule", "id": schedule.pk},
+                {"type": "user", "id": people[1].pk},
+            ],
+        },
+    ]
+    assert api_for(manager).post("/api/v1/escalation-policies/", body, format="json").status_code == 201
+    policy = EscalationPolicy.objects.get()
+    with django_assert_num_queries(1):
+        snapshot = policy.snapshot()
+    by_kind = lambda targets: sorted((t["type"], t["id"]) for t in targets)  # noqa: E731
+    assert snapshot["repeat"] == 2 and snapshot["policy"] == policy.pk
+    assert [step["escalate_after_minutes"] for step in snapshot["steps"]] == [5, 1, 15]
+    for got, sent in zip(snapshot["steps"], body["steps"], strict=True):
+        assert by_kind(got["targets"]) == by_kind(sent["targets"])
+    # The API shows the same chain, from prefetched steps.
+    listed = api_for(manager).get(f"/api/v1/escalation-policies/{policy.pk}/").json()["steps"]
+    assert listed == snapshot["steps"]
