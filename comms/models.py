@@ -1,11 +1,13 @@
 """Stakeholder communications: groups, subscribers, status updates, their wording, deliveries and cadence."""
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from delivery.models import OutboxMessage
+from incidents.models import PublicStatus
 from people.models import CheckedAddress, ContactMethod, validate_address
 from project.text import conceal, generate_secret, mask_address
 
@@ -151,16 +153,31 @@ class StatusUpdate(models.Model):
     """What stakeholders are told about an incident at one moment. Posted through comms.status_updates."""
 
     class Kind(models.TextChoices):
-        NOTICE = "notice", _("First notice")
+        NOTICE = "notice", _("First notice (internal)")
+        PUBLIC_NOTICE = "public_notice", _("Automatic public notice")
         UPDATE = "update", _("Update")
 
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.CASCADE, related_name="status_updates", verbose_name=_("incident")
     )
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.UPDATE)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.UPDATE)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.INVESTIGATING)
     message = models.TextField(_("message"), help_text=_("Plain text or Markdown (sanitised)."))
+    texts = models.JSONField(
+        _("message in each language"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("For a message Piquet wrote from a template: its text in each language, written once."),
+    )
     public = models.BooleanField(_("public"), default=True, help_text=_("Also shown on the public status page."))
+    service_status = models.CharField(
+        _("service status"),
+        max_length=20,
+        choices=PublicStatus.choices,
+        blank=True,
+        help_text=_("The public status of the incident's service this update set. Empty: unchanged."),
+    )
     next_update_at = models.DateTimeField(_("next update at"), null=True, blank=True)
     eta = models.DateTimeField(_("expected resolution by"), null=True, blank=True)
     author = models.ForeignKey(
@@ -188,12 +205,61 @@ class StatusUpdate(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["incident"], condition=models.Q(kind="notice"), name="one_first_notice_per_incident"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["incident"], condition=models.Q(kind="public_notice"), name="one_public_notice_per_incident"
+            ),
         ]
         indexes = [models.Index(fields=["incident", "-posted_at"], name="statusupdate_incident_posted")]
 
     def __str__(self):
         return f"#{self.incident.number} {self.get_phase_display()} {self.posted_at:%Y-%m-%d %H:%M}"
+
+    def text_in(self, language):
+        """The message as it was written when posted, in `language` if Piquet wrote it in several."""
+        return self.texts.get(language) or self.texts.get(settings.LANGUAGE_CODE) or self.message
+
+
+class StatusPageSettings(models.Model):
+    """The status page's branding; each empty field falls back to its PIQUET_ORG_* / PIQUET_SUPPORT_CONTACT setting."""
+
+    org_name = models.CharField(
+        _("organisation name"), max_length=200, blank=True, help_text=_("The page title reads '<organisation> status'.")
+    )
+    logo_url = models.URLField(
+        _("logo URL"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["https"])],
+        help_text=_("An https:// image shown at the top of the page."),
+    )
+    home_url = models.URLField(
+        _("home link"), max_length=500, blank=True, help_text=_("Where the logo and the name link to.")
+    )
+    support_contact = models.CharField(
+        _("support contact"),
+        max_length=300,
+        blank=True,
+        help_text=_("An e-mail address or an https:// link where customers reach support."),
+    )
+
+    class Meta:
+        verbose_name = _("status page settings")
+        verbose_name_plural = _("status page settings")
+
+    def __str__(self):
+        return str(_("Status page settings"))
+
+    @classmethod
+    def current(cls):
+        """The branding in effect: the admin's values over the environment's."""
+        row = cls.objects.order_by("pk").first() or cls()
+        return {
+            "org_name": row.org_name or settings.PIQUET_ORG_NAME,
+            "logo_url": row.logo_url or settings.PIQUET_ORG_LOGO_URL,
+            "home_url": row.home_url or settings.PIQUET_ORG_URL,
+            "support_contact": row.support_contact or settings.PIQUET_SUPPORT_CONTACT,
+        }
 
 
 class MessageTemplate(models.Model):

@@ -3,6 +3,11 @@
 Every entry, whichever app it comes from, is written by `record()` inside the
 transaction of the change it tells of, with a kind that `TimelineEntry.Kind`
 declares. An entry is written once and never changed.
+
+Entries are stored untranslated: the message is an English msgid (marked
+with `gettext_noop`) and `params` the values of its placeholders, so each
+reader sees the entry in their own language (`TimelineEntry.text`). A
+parameter that is itself a word to translate is passed as `translated(msgid)`.
 """
 
 import threading
@@ -18,14 +23,24 @@ SYSTEM = "Piquet"
 _batch = threading.local()
 
 
-def record(incident, kind, message, *, by=None, actor_name="", data=None, at=None):
-    """Write one entry on the incident's timeline: by a person (`by`), else by `actor_name` (else Piquet)."""
+def translated(msgid):
+    """A parameter shown in the reader's language (a role, a phase): pass the untranslated msgid."""
+    return {"msgid": str(msgid)}
+
+
+def record(incident, kind, message, *, params=None, by=None, actor_name="", data=None, at=None):
+    """Write one entry on the incident's timeline: by a person (`by`), else by `actor_name` (else Piquet).
+
+    With `params`, `message` is an untranslated msgid with %(name)s placeholders; without, it is final text
+    (what a person wrote, shown as written).
+    """
     if kind not in Kind.values:
         raise ValueError(f"undeclared timeline kind {kind!r}")
     entry = TimelineEntry(
         incident_id=incident.pk,
         kind=kind,
-        message=message,
+        message=str(message),
+        params=params,
         data=data or {},
         at=at or timezone.now(),
         actor=by,

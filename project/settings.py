@@ -39,6 +39,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 PIQUET_BASE_URL = env.str("PIQUET_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public status page's branding (the admin's "Status page settings" override each one).
+PIQUET_ORG_NAME = env.str("PIQUET_ORG_NAME", default="Piquet")
+PIQUET_ORG_LOGO_URL = env.str("PIQUET_ORG_LOGO_URL", default="")
+PIQUET_ORG_URL = env.str("PIQUET_ORG_URL", default="")
+PIQUET_SUPPORT_CONTACT = env.str("PIQUET_SUPPORT_CONTACT", default="")
 
 # HTTPS: when Piquet is reached over https (PIQUET_BASE_URL), the browser is told to stay on it and cookies
 # travel only over it. Piquet sits behind a TLS reverse proxy that sets X-Forwarded-Proto. Each can be set.
@@ -140,7 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LANGUAGES = [("en", _("English")), ("fr", _("French")), ("de", _("German")), ("it", _("Italian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Zurich")
 USE_I18N = True

@@ -1,11 +1,14 @@
 from incidents.models.core import (
     KEY_LENGTH,
+    PUBLIC_STATUS_RANK,
     Alert,
     Incident,
     IncidentCounter,
     IncidentQuerySet,
     Integration,
+    PublicStatus,
     Service,
+    ServiceStatusChange,
     Severity,
     Status,
     TimelineEntry,
@@ -17,6 +20,7 @@ from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefini
 
 __all__ = [
     "KEY_LENGTH",
+    "PUBLIC_STATUS_RANK",
     "Alert",
     "Escalation",
     "Incident",
@@ -27,7 +31,9 @@ __all__ = [
     "Integration",
     "Notification",
     "Page",
+    "PublicStatus",
     "Service",
+    "ServiceStatusChange",
     "Severity",
     "SeverityDefinition",
     "Status",

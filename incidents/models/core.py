@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 KEY_LENGTH = 32
@@ -32,6 +33,26 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class PublicStatus(models.TextChoices):
+    """A service's state as the public status page tells it: set by a person, never by an alert."""
+
+    OPERATIONAL = "operational", _("Operational")
+    DEGRADED_PERFORMANCE = "degraded_performance", _("Degraded performance")
+    PARTIAL_OUTAGE = "partial_outage", _("Partial outage")
+    MAJOR_OUTAGE = "major_outage", _("Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
+
+
+# Worst first is last: the page shows a day, or the whole page, as its worst state.
+PUBLIC_STATUS_RANK = {
+    PublicStatus.OPERATIONAL: 0,
+    PublicStatus.UNDER_MAINTENANCE: 1,
+    PublicStatus.DEGRADED_PERFORMANCE: 2,
+    PublicStatus.PARTIAL_OUTAGE: 3,
+    PublicStatus.MAJOR_OUTAGE: 4,
+}
+
+
 class Service(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(
@@ -50,6 +71,34 @@ class Service(models.Model):
         verbose_name=_("escalation policy"),
         help_text=_("The call chain paged when this service has an incident. None: nobody is paged."),
     )
+    public_name = models.CharField(
+        _("public name"),
+        max_length=200,
+        blank=True,
+        help_text=_("What customers call it, on the status page (e.g. 'Online shop'). Empty: the service's name."),
+    )
+    public_description = models.CharField(
+        _("public description"),
+        max_length=500,
+        blank=True,
+        help_text=_("One line under its name on the status page."),
+    )
+    public_status = models.CharField(
+        _("public status"),
+        max_length=20,
+        choices=PublicStatus.choices,
+        default=PublicStatus.OPERATIONAL,
+        help_text=_("What the status page says now. Set by a person, usually with a status update."),
+    )
+    auto_publish = models.BooleanField(
+        _("publish new incidents automatically"),
+        default=False,
+        help_text=_(
+            "Off: an incident appears on the status page when a person posts a public update. On: a new "
+            "incident that informs stakeholders posts 'We are investigating an issue affecting <public "
+            "name>' by itself (never the alert's text)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -59,6 +108,37 @@ class Service(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def public_label(self):
+        return self.public_name or self.name
+
+
+class ServiceStatusChange(models.Model):
+    """A service's public status from `at` on: the status page's 90-day history. Written by incidents.public_status."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="status_changes", verbose_name=_("service")
+    )
+    status = models.CharField(_("public status"), max_length=20, choices=PublicStatus.choices)
+    at = models.DateTimeField(_("from"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("public status change")
+        verbose_name_plural = _("public status changes")
+        indexes = [models.Index(fields=["service", "at"], name="statuschange_service_at")]
+
+    def __str__(self):
+        return f"{self.service}: {self.get_status_display()} ({self.at:%Y-%m-%d %H:%M})"
 
 
 INTEGRATION_CACHE_SECONDS = 5
@@ -184,6 +264,15 @@ class Incident(models.Model):
         max_length=255,
         help_text=_("Alerts with this key join this incident while it is open."),
     )
+    public_title = models.CharField(
+        _("public title"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "What the status page calls this incident, written by a person. Empty: the service's public name "
+            "(never the alert's text)."
+        ),
+    )
     alert_count = models.PositiveIntegerField(_("alerts"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     last_alert_at = models.DateTimeField(_("last alert at"), null=True, blank=True)
@@ -237,6 +326,11 @@ class Incident(models.Model):
     @property
     def url(self):
         return settings.PIQUET_BASE_URL + self.get_absolute_url()
+
+    @property
+    def public_label(self):
+        """The incident's name on the status page: its public title, else its service's public name."""
+        return self.public_title or self.service.public_label
 
 
 class Alert(models.Model):
@@ -321,7 +415,15 @@ class TimelineEntry(models.Model):
     actor_name = models.CharField(
         _("actor name"), max_length=200, blank=True, help_text=_("The integration or system when no person acted.")
     )
-    message = models.TextField(_("message"))
+    message = models.TextField(
+        _("message"), help_text=_("The text in English, with named placeholders when it has parameters.")
+    )
+    params = models.JSONField(
+        _("parameters"),
+        null=True,
+        blank=True,
+        help_text=_("The values of the message's placeholders; empty for entries written as final text."),
+    )
     data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:
@@ -337,6 +439,25 @@ class TimelineEntry(models.Model):
         if not self._state.adding:
             raise ValidationError(_("Timeline entries cannot be changed once written."))
         super().save(*args, **kwargs)
+
+    @property
+    def text(self):
+        """The message in the active language.
+
+        `message` is an English msgid and `params` the values of its
+        placeholders; a value written as {"msgid": "…"} is translated too
+        (a role, a phase). Entries without parameters are shown as written.
+        """
+        if self.params is None:
+            return self.message
+        values = {
+            key: gettext(value["msgid"]) if isinstance(value, dict) and "msgid" in value else value
+            for key, value in self.params.items()
+        }
+        try:
+            return gettext(self.message) % values
+        except (KeyError, TypeError, ValueError):
+            return self.message
 
     @property
     def actor_display(self):

@@ -5,19 +5,44 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models.core import Incident, Severity
+from incidents.models.core import Incident, PublicStatus, Severity
 
 
 class SeverityDefinition(models.Model):
     """What a severity means, whether stakeholders hear of it and how often they get updates."""
 
+    # (description, inform stakeholders, cadence in minutes, public impact); the texts are msgids:
+    # a stored default is shown in the reader's language, a text someone wrote is shown as written.
     DEFAULTS = {
-        Severity.SEV1: ("SEV1: the site is down for everyone.", True, 30),
-        Severity.SEV2: ("SEV2: a major feature is broken for many people.", True, 60),
-        Severity.SEV3: ("SEV3: a minor feature is degraded; there is a workaround.", True, 240),
-        Severity.SEV4: ("SEV4: cosmetic or internal; nobody outside the team notices.", False, None),
+        Severity.SEV1: (gettext_noop("SEV1: the site is down for everyone."), True, 30, gettext_noop("Major outage")),
+        Severity.SEV2: (
+            gettext_noop("SEV2: a major feature is broken for many people."),
+            True,
+            60,
+            gettext_noop("Partial outage"),
+        ),
+        Severity.SEV3: (
+            gettext_noop("SEV3: a minor feature is degraded; there is a workaround."),
+            True,
+            240,
+            gettext_noop("Degraded performance"),
+        ),
+        Severity.SEV4: (
+            gettext_noop("SEV4: cosmetic or internal; nobody outside the team notices."),
+            False,
+            None,
+            gettext_noop("Minor issue"),
+        ),
+    }
+    # The public status a severity proposes when someone posts an update (they may choose another).
+    PROPOSED_STATUS = {
+        Severity.SEV1: PublicStatus.MAJOR_OUTAGE,
+        Severity.SEV2: PublicStatus.PARTIAL_OUTAGE,
+        Severity.SEV3: PublicStatus.DEGRADED_PERFORMANCE,
+        Severity.SEV4: PublicStatus.OPERATIONAL,
     }
 
     severity = models.CharField(_("severity"), max_length=4, choices=Severity.choices, unique=True)
@@ -34,6 +59,15 @@ class SeverityDefinition(models.Model):
         null=True,
         blank=True,
         help_text=_("A status update is due this many minutes after the last one. Empty: no cadence."),
+    )
+    public_impact = models.CharField(
+        _("public impact"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "How the status page names an incident of this severity, e.g. 'Partial outage'. Severity codes and "
+            "role names never appear publicly. Empty: the built-in label."
+        ),
     )
     required_roles = models.JSONField(
         _("required roles"),
@@ -64,9 +98,24 @@ class SeverityDefinition(models.Model):
             return found
         return cls.default(severity)
 
+    @property
+    def description_text(self):
+        """The description in the active language (a built-in one is translated)."""
+        return gettext(self.description) if self.description else ""
+
+    @property
+    def impact_text(self):
+        """The public impact in the active language."""
+        impact = self.public_impact or self.DEFAULTS.get(self.severity, ("", False, None, ""))[3]
+        return gettext(impact) if impact else ""
+
+    @property
+    def proposed_status(self):
+        return self.PROPOSED_STATUS.get(self.severity, PublicStatus.OPERATIONAL)
+
     @classmethod
     def default(cls, severity):
-        description, inform, cadence = cls.DEFAULTS.get(severity, ("", False, None))
+        description, inform, cadence, _impact = cls.DEFAULTS.get(severity, ("", False, None, ""))
         roles = ["commander", "communications"] if severity in (Severity.SEV1, Severity.SEV2) else []
         return cls(
             severity=severity,
