@@ -24,12 +24,14 @@ from incidents.models import (
     IncidentRole,
     Integration,
     Notification,
+    PublicStatus,
     Service,
     Severity,
     SeverityDefinition,
     Status,
     TimelineEntry,
 )
+from incidents.public_status import set_public_status
 from project.admin import ReadOnlyAdmin, SecretsByNeed, sees_secrets
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
@@ -61,15 +63,28 @@ class IntegrationInline(SecretsByNeed, admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "escalation_policy", "integration_count", "open_incident_count"]
+    list_display = ["name", "slug", "public_status", "escalation_policy", "integration_count", "open_incident_count"]
     list_select_related = ["escalation_policy"]
-    list_filter = ["escalation_policy"]
-    search_fields = ["name", "slug", "description"]
+    list_filter = ["public_status", "escalation_policy"]
+    search_fields = ["name", "slug", "description", "public_name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["escalation_policy"]
-    fields = ["name", "slug", "description", "escalation_policy", "chain"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "escalation_policy", "chain"]}),
+        (_("Status page"), {"fields": ["public_name", "public_description", "public_status", "auto_publish"]}),
+    ]
     readonly_fields = ["chain"]
     inlines = [IntegrationInline]
+
+    def save_model(self, request, obj, form, change):
+        """The public status changes only through set_public_status, which records it in the history."""
+        wanted = obj.public_status
+        if change:
+            obj.save(update_fields=[name for name in form.changed_data if name != "public_status"])
+        else:
+            obj.public_status = PublicStatus.OPERATIONAL
+            obj.save()
+        set_public_status(obj, wanted, by=request.user)
 
     @admin.display(description=_("call chain"))
     def chain(self, obj):
@@ -149,6 +164,12 @@ class NoteForm(forms.Form):
 
 class SeverityForm(forms.Form):
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=lifecycle.MAX_REASON,
+        widget=forms.TextInput(attrs={"size": 40}),
+        error_messages={"required": _("Say why the severity changes.")},
+    )
 
 
 @admin.register(Incident)
@@ -317,9 +338,17 @@ class IncidentAdmin(admin.ModelAdmin):
             return refusal
         form = SeverityForm(request.POST, prefix="change")
         if not form.is_valid():
-            self.message_user(request, _("Choose a severity."), messages.ERROR)
+            if "severity" in form.errors:
+                self.message_user(request, _("Choose a severity."), messages.ERROR)
+            for error in form.errors.get("reason", []):
+                self.message_user(request, error, messages.ERROR)
             return self._back(incident)
-        changed = lifecycle.change_severity(incident, severity=form.cleaned_data["severity"], by=request.user)
+        changed = lifecycle.change_severity(
+            incident,
+            severity=form.cleaned_data["severity"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
         done = _("Incident #%(number)s is now %(severity)s.") % {"number": changed.number, "severity": changed.severity}
         self.message_user(request, done, messages.SUCCESS)
         self.log_change(request, incident, str(done))
@@ -396,12 +425,19 @@ class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
 
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "incident", "kind", "actor_display", "message"]
+    list_display = ["at", "incident", "kind", "actor_display", "text"]
     list_filter = ["kind"]
     list_select_related = ["incident", "actor"]
-    search_fields = ["message", "=incident__number"]
+    search_fields = ["message", "params", "=incident__number"]
     raw_id_fields = ["incident", "actor"]
     show_full_result_count = False
+    # The stored message is an English msgid with placeholders: readers see it rendered in their language.
+    fields = ["incident", "at", "kind", "actor", "actor_name", "text", "data"]
+    readonly_fields = ["text"]
+
+    @admin.display(description=_("message"))
+    def text(self, obj):
+        return obj.text
 
 
 class SeverityDefinitionForm(forms.ModelForm):
@@ -415,15 +451,32 @@ class SeverityDefinitionForm(forms.ModelForm):
 
     class Meta:
         model = SeverityDefinition
-        fields = ["severity", "description", "inform_stakeholders", "update_cadence_minutes", "required_roles"]
+        fields = [
+            "severity",
+            "description",
+            "public_impact",
+            "inform_stakeholders",
+            "update_cadence_minutes",
+            "required_roles",
+        ]
 
 
 @admin.register(SeverityDefinition)
 class SeverityDefinitionAdmin(admin.ModelAdmin):
     form = SeverityDefinitionForm
-    list_display = ["severity", "description", "inform_stakeholders", "update_cadence_minutes", "roles_display"]
+    list_display = [
+        "severity",
+        "description_display",
+        "inform_stakeholders",
+        "update_cadence_minutes",
+        "roles_display",
+    ]
     list_filter = ["inform_stakeholders"]
     search_fields = ["severity", "description"]
+
+    @admin.display(description=_("description"), ordering="description")
+    def description_display(self, obj):
+        return obj.description_text
 
     @admin.display(description=_("required roles"))
     def roles_display(self, obj):

@@ -24,13 +24,13 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from delivery.outbox import Outbox
 from incidents import timeline
 from incidents.messages import build_message
 from incidents.models import Escalation, Incident, Notification, Page, Status
-from people.models import display_name, paging_methods, profile_of
+from people.models import ContactMethod, display_name, paging_methods, profile_of
 from project.queue import enqueue, enqueue_with
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
@@ -42,8 +42,9 @@ TICK_BATCH = 500
 ADVANCE_TASK = "incidents.tasks.advance_escalation"
 
 
-def _timeline(incident, kind, message, data=None):
-    timeline.record(incident, kind, message, data=data)
+def _timeline(incident, kind, message, params, data=None):
+    """An entry by Piquet: `message` is a msgid (gettext_noop) and `params` the values of its placeholders."""
+    timeline.record(incident, kind, message, params=params, data=data)
 
 
 # --- starting and stopping ------------------------------------------------------
@@ -72,7 +73,8 @@ def begin(incident, *, now=None, new=False):
     _timeline(
         incident,
         timeline.Kind.ESCALATION,
-        _("Escalation policy %(policy)s started.") % {"policy": policy.name},
+        gettext_noop("Escalation policy %(policy)s started."),
+        {"policy": policy.name},
         {"policy": policy.pk},
     )
     enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
@@ -152,27 +154,29 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
                 _timeline(
                     incident,
                     timeline.Kind.ESCALATION,
-                    _("The escalation chain is exhausted: nobody acknowledged after %(rounds)s round(s).")
-                    % {"rounds": escalation.repeat + 1},
+                    gettext_noop("The escalation chain is exhausted: nobody acknowledged after %(rounds)s round(s)."),
+                    {"rounds": escalation.repeat + 1},
                 )
                 break
             escalation.round, escalation.step = position
             step = steps[escalation.step]
             problems = []
             users = resolve_targets(step.get("targets", []), at=now, problems=problems)
-            label = {"step": escalation.step + 1, "round": escalation.round + 1}
-            for problem in problems:
+            where = {"step": escalation.step + 1, "round": escalation.round + 1}
+            for problem, facts in problems:
                 _timeline(
                     incident,
                     timeline.Kind.ESCALATION,
-                    _("Step %(step)s (round %(round)s): %(problem)s") % {**label, "problem": problem},
+                    gettext_noop("Step %(step)s (round %(round)s): %(problem)s"),
+                    {**where, "problem": timeline.translated(problem, facts)},
                     {"round": escalation.round, "step": escalation.step, "problem": True},
                 )
             if not users:
                 _timeline(
                     incident,
                     timeline.Kind.ESCALATION,
-                    _("Step %(step)s (round %(round)s) has nobody to page; moving on.") % label,
+                    gettext_noop("Step %(step)s (round %(round)s) has nobody to page; moving on."),
+                    where,
                     {"round": escalation.round, "step": escalation.step},
                 )
                 continue
@@ -187,16 +191,23 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
                 _timeline(
                     incident,
                     timeline.Kind.ESCALATION,
-                    _("Nobody of step %(step)s (round %(round)s) can be reached; moving on.") % label,
+                    gettext_noop("Nobody of step %(step)s (round %(round)s) can be reached; moving on."),
+                    where,
                     {"round": escalation.round, "step": escalation.step},
                 )
                 continue
             names = ", ".join(display_name(user) for user, _via in users)
+            if by:
+                paged = gettext_noop("Step %(step)s (round %(round)s) paged %(names)s. Escalated by %(who)s.")
+                facts = {**where, "names": names, "who": by if isinstance(by, str) else display_name(by)}
+            else:
+                paged = gettext_noop("Step %(step)s (round %(round)s) paged %(names)s.")
+                facts = {**where, "names": names}
             _timeline(
                 incident,
                 timeline.Kind.ESCALATION,
-                (_("Step %(step)s (round %(round)s) paged %(names)s.") % {**label, "names": names})
-                + (" " + _("Escalated by %(who)s.") % {"who": by} if by else ""),
+                paged,
+                facts,
                 {"round": escalation.round, "step": escalation.step, "users": [u.pk for u, _via in users]},
             )
             escalation.next_at = now + timedelta(minutes=int(step.get("escalate_after_minutes", 1)))
@@ -235,8 +246,9 @@ def resolve_targets(targets, *, at, problems=None):
     """People named by a step's targets at an instant: users as such, schedules by who is on call.
 
     A target that cannot be resolved (a deleted person or schedule, a schedule
-    whose layers cannot be computed) is skipped, and a sentence saying why is
-    added to `problems`: the other targets are paged all the same.
+    whose layers cannot be computed) is skipped, and a sentence saying why (a
+    msgid and its parameters) is added to `problems`: the other targets are
+    paged all the same.
     """
     problems = [] if problems is None else problems
     found = []
@@ -248,7 +260,7 @@ def resolve_targets(targets, *, at, problems=None):
         if kind == "user":
             candidates = [users[pk]] if pk in users else []
             if not candidates:
-                problems.append(_("Person #%(id)s of this step no longer exists.") % {"id": pk})
+                problems.append((gettext_noop("Person #%(id)s of this step no longer exists."), {"id": pk}))
             via = "user"
         elif kind == "schedule":
             try:
@@ -256,8 +268,10 @@ def resolve_targets(targets, *, at, problems=None):
             except Exception as exc:
                 logger.exception("escalation target failed schedule=%s", pk)
                 problems.append(
-                    _("Could not tell who is on call for schedule #%(id)s: %(error)s")
-                    % {"id": pk, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+                    (
+                        gettext_noop("Could not tell who is on call for schedule #%(id)s: %(error)s"),
+                        {"id": pk, "error": f"{exc.__class__.__name__}: {exc}"[:300]},
+                    )
                 )
                 continue
             via = f"schedule:{pk}"
@@ -273,7 +287,7 @@ def resolve_targets(targets, *, at, problems=None):
 def _on_call(schedule_id, at, problems):
     schedule = Schedule.objects.filter(pk=schedule_id).first()
     if schedule is None:
-        problems.append(_("Schedule #%(id)s of this step no longer exists.") % {"id": schedule_id})
+        problems.append((gettext_noop("Schedule #%(id)s of this step no longer exists."), {"id": schedule_id}))
         return []
     return list(users_on_call(schedule, at))
 
@@ -297,7 +311,8 @@ def _page(incident, escalation, users, now):
             _timeline(
                 incident,
                 timeline.Kind.DELIVERY,
-                _("%(name)s has no way to be reached (no contact method, no e-mail).") % {"name": display_name(user)},
+                gettext_noop("%(name)s has no way to be reached (no contact method, no e-mail)."),
+                {"name": display_name(user)},
             )
         for method, delay in methods:
             written += 1
@@ -354,25 +369,24 @@ def _recorded(outcomes):
         if result is None:
             continue
         facts = {
-            "purpose": notification.get_purpose_display(),
             "name": display_name(notification.user),
-            "method": notification.contact_method.get_kind_display(),
-            "attempt": notification.attempts,
-            "attempts": notification.attempts,
-            "delay": outcome.retry_in,
+            "method": timeline.label(ContactMethod.Kind(notification.contact_method.kind)),
         }
         if outcome.status == Notification.Status.SENT:
-            message = _("%(purpose)s sent to %(name)s by %(method)s.") % facts
+            message = gettext_noop("%(purpose)s sent to %(name)s by %(method)s.")
+            facts["purpose"] = timeline.label(Notification.Purpose(notification.purpose))
             data = {"notification": notification.pk, "attempt": notification.attempts}
         elif outcome.status == Notification.Status.PENDING:
-            message = (
-                _("Could not reach %(name)s by %(method)s (attempt %(attempt)s); retrying in %(delay)s s.") % facts
+            message = gettext_noop(
+                "Could not reach %(name)s by %(method)s (attempt %(attempt)s); retrying in %(delay)s s."
             )
+            facts.update(attempt=notification.attempts, delay=outcome.retry_in)
             data = {"notification": notification.pk, "error": result.error[:500]}
         else:
-            message = _("Could not reach %(name)s by %(method)s after %(attempts)s attempts.") % facts
+            message = gettext_noop("Could not reach %(name)s by %(method)s after %(attempts)s attempts.")
+            facts["attempts"] = notification.attempts
             data = {"notification": notification.pk, "error": result.error[:500]}
-        _timeline(notification.incident, timeline.Kind.DELIVERY, message, data)
+        _timeline(notification.incident, timeline.Kind.DELIVERY, message, facts, data)
         if outcome.status == Notification.Status.FAILED and notification.purpose == Notification.Purpose.PAGE:
             _move_on_if_the_step_failed(notification)
 
@@ -394,8 +408,8 @@ def _move_on_if_the_step_failed(notification):
         _timeline(
             notification.incident,
             timeline.Kind.ESCALATION,
-            _("Every contact method of step %(step)s (round %(round)s) failed; escalating now.")
-            % {"step": notification.step + 1, "round": notification.round + 1},
+            gettext_noop("Every contact method of step %(step)s (round %(round)s) failed; escalating now."),
+            {"step": notification.step + 1, "round": notification.round + 1},
             {"round": notification.round, "step": notification.step},
         )
 
@@ -456,6 +470,7 @@ def postpone_after_failure(escalation_id, *, now=None):
         _timeline(
             escalation.incident,
             timeline.Kind.ESCALATION,
-            _("The next step could not be fired because of an error; trying again in a minute."),
+            gettext_noop("The next step could not be fired because of an error; trying again in a minute."),
+            {},
             {"error": True},
         )

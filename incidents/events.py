@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import timeline
 from incidents.models import IncidentEvent
@@ -90,8 +90,8 @@ def run(event_id, followers, *, now=None):
     timeline.record(
         event.incident,
         timeline.Kind.FOLLOW_UP,
-        _("What follows %(event)s did not work after %(attempts)s attempts: %(error)s")
-        % {"event": event.get_kind_display(), "attempts": event.attempts, "error": error},
+        gettext_noop("What follows %(event)s did not work after %(attempts)s attempts: %(error)s"),
+        params={"event": timeline.label(IncidentEvent.Kind(event.kind)), "attempts": event.attempts, "error": error},
         data={"event": event.pk, "kind": event.kind},
     )
     done.update(done_at=timezone.now(), claimed_at=None, error=error)

@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import escalation, events, timeline
 from incidents.models import (
@@ -33,14 +34,15 @@ logger = logging.getLogger(__name__)
 
 MAX_NOTE_LENGTH = 10_000
 MAX_TITLE = 1024  # a title is one line: the alert's own text stays in its payload
+MAX_REASON = 500  # why a severity changed: one line
 
 
 class TransitionError(ConflictError):
     """The incident's current state does not allow this change."""
 
 
-def _write(incident, kind, message, *, by=None, actor_name="", data=None, at=None):
-    return timeline.record(incident, kind, message, by=by, actor_name=actor_name, data=data, at=at)
+def _write(incident, kind, message, *, params=None, by=None, actor_name="", data=None, at=None):
+    return timeline.record(incident, kind, message, params=params, by=by, actor_name=actor_name, data=data, at=at)
 
 
 def _next_number():
@@ -155,7 +157,8 @@ def open_or_join(
         _write(
             incident,
             TimelineEntry.Kind.TRIGGERED,
-            _("Triggered: %(title)s") % {"title": incident.title},
+            gettext_noop("Triggered: %(title)s"),
+            params={"title": incident.title},
             actor_name=actor_name,
             data=data,
             at=now,
@@ -227,7 +230,8 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
         _write(
             incident,
             TimelineEntry.Kind.DECLARED,
-            _("Declared: %(title)s") % {"title": incident.title},
+            gettext_noop("Declared: %(title)s"),
+            params={"title": incident.title},
             by=by,
             at=now,
         )
@@ -251,7 +255,14 @@ def acknowledge(incident, *, by=None, actor_name=""):
         incident.acknowledged_at = timezone.now()
         incident.acknowledged_by = by
         incident.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
-        _write(incident, TimelineEntry.Kind.ACKNOWLEDGED, _("Acknowledged"), by=by, actor_name=actor_name)
+        _write(
+            incident,
+            TimelineEntry.Kind.ACKNOWLEDGED,
+            gettext_noop("Acknowledged"),
+            params={},
+            by=by,
+            actor_name=actor_name,
+        )
         escalation.stop(incident, state=Escalation.State.ACKNOWLEDGED)
         escalation.notify_paged_people(incident, purpose=Notification.Purpose.ACKNOWLEDGED)
     logger.info("incident acknowledged number=%s by=%s", incident.number, by or actor_name)
@@ -268,7 +279,17 @@ def resolve(incident, *, by=None, actor_name="", message=""):
         incident.resolved_at = timezone.now()
         incident.resolved_by = by
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
-        _write(incident, TimelineEntry.Kind.RESOLVED, message or _("Resolved"), by=by, actor_name=actor_name)
+        if message:  # what the person wrote, shown as written
+            _write(incident, TimelineEntry.Kind.RESOLVED, message, by=by, actor_name=actor_name)
+        else:
+            _write(
+                incident,
+                TimelineEntry.Kind.RESOLVED,
+                gettext_noop("Resolved"),
+                params={},
+                by=by,
+                actor_name=actor_name,
+            )
         escalation.stop(incident, state=Escalation.State.RESOLVED)
         escalation.notify_paged_people(incident, purpose=Notification.Purpose.RESOLVED)
         events.emit(incident, IncidentEvent.Kind.RESOLVED)
@@ -287,10 +308,15 @@ def add_note(incident, *, by, message):
         return _write(incident, TimelineEntry.Kind.NOTE, message, by=by)
 
 
-def change_severity(incident, *, severity, by=None, actor_name=""):
-    """Raise or lower the incident's severity; stakeholder cadence and notices follow (an event)."""
+def change_severity(incident, *, severity, reason="", by=None, actor_name=""):
+    """Raise or lower the incident's severity; stakeholder cadence and notices follow (an event).
+
+    `reason` (one line, cut to MAX_REASON characters) goes on the timeline and in the event; people give one
+    (the admin and the API require it), monitoring may not.
+    """
     if severity not in Severity.values:
         raise ValueError(_("Unknown severity %(severity)s.") % {"severity": severity})
+    reason = one_line(reason, MAX_REASON)
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         old = incident.severity
@@ -298,15 +324,22 @@ def change_severity(incident, *, severity, by=None, actor_name=""):
             return incident
         incident.severity = severity
         incident.save(update_fields=["severity"])
+        params = {"old": old, "new": severity}
+        if reason:
+            message = gettext_noop("Severity changed from %(old)s to %(new)s: %(reason)s")
+            params["reason"] = reason
+        else:
+            message = gettext_noop("Severity changed from %(old)s to %(new)s")
         _write(
             incident,
             TimelineEntry.Kind.SEVERITY,
-            _("Severity changed from %(old)s to %(new)s") % {"old": old, "new": severity},
+            message,
+            params=params,
             by=by,
             actor_name=actor_name,
-            data={"from": old, "to": severity},
+            data={"from": old, "to": severity, "reason": reason},
         )
-        events.emit(incident, IncidentEvent.Kind.SEVERITY_CHANGED, old=old, new=severity)
+        events.emit(incident, IncidentEvent.Kind.SEVERITY_CHANGED, old=old, new=severity, reason=reason)
     logger.info("incident severity number=%s from=%s to=%s", incident.number, old, severity)
     return incident
 
@@ -337,7 +370,14 @@ def escalate(incident, *, by=None, actor_name=""):
                 chain.snapshot = {**chain.snapshot, "repeat": chain.repeat + 1}
             chain.state = Escalation.State.RUNNING
             chain.save(update_fields=["state", "snapshot"])
-        _write(incident, TimelineEntry.Kind.ESCALATED, _("Escalated"), by=by, actor_name=actor_name)
+        _write(
+            incident,
+            TimelineEntry.Kind.ESCALATED,
+            gettext_noop("Escalated"),
+            params={},
+            by=by,
+            actor_name=actor_name,
+        )
     if chain is None:
         escalation.start(incident.pk)
     else:

@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import events, timeline
 from incidents.models import Incident, IncidentEvent, IncidentRole
@@ -32,25 +33,23 @@ def assign(incident, *, role, user, by=None, now=None):
         current = IncidentRole.objects.filter(incident=incident, role=role).select_related("user").first()
         if current is not None and current.user_id == user.pk:
             return current
-        label = IncidentRole.Role(role).label
+        params = {"name": display_name(user), "role": timeline.label(IncidentRole.Role(role))}
         if current is None:
             holder = IncidentRole.objects.create(
                 incident=incident, role=role, user=user, assigned_by=by, assigned_at=now
             )
-            message = _("%(name)s is now %(role)s.") % {"name": display_name(user), "role": label}
+            message = gettext_noop("%(name)s is now %(role)s.")
         else:
             previous = current.user
             IncidentRole.objects.filter(pk=current.pk).update(user=user, assigned_by=by, assigned_at=now)
             holder = IncidentRole.objects.get(pk=current.pk)
-            message = _("%(name)s is now %(role)s, taking over from %(previous)s.") % {
-                "name": display_name(user),
-                "role": label,
-                "previous": display_name(previous),
-            }
+            message = gettext_noop("%(name)s is now %(role)s, taking over from %(previous)s.")
+            params["previous"] = display_name(previous)
         timeline.record(
             incident,
             timeline.Kind.ROLE,
             message,
+            params=params,
             by=by,
             at=now,
             data={"role": role, "user": user.pk, "previous": current.user_id if current else None},

@@ -7,13 +7,15 @@ declares. An entry is written once and never changed.
 Entries are stored untranslated: the message is an English msgid (marked
 with `gettext_noop`) and `params` the values of its placeholders, so each
 reader sees the entry in their own language (`TimelineEntry.text`). A
-parameter that is itself a word to translate is passed as `translated(msgid)`.
+parameter that is itself a word to translate is passed as `translated(msgid)`
+(a sentence with placeholders of its own as `translated(msgid, params)`), a
+choice as `label(Model.Kind.X)`; a list of parameters is shown one per line.
 """
 
 import threading
 from contextlib import contextmanager
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from incidents.models import TimelineEntry
 from project.rows import insert_all
@@ -23,9 +25,19 @@ SYSTEM = "Piquet"
 _batch = threading.local()
 
 
-def translated(msgid):
-    """A parameter shown in the reader's language (a role, a phase): pass the untranslated msgid."""
-    return {"msgid": str(msgid)}
+def translated(msgid, params=None):
+    """A parameter shown in the reader's language (a role, a phase): pass the untranslated msgid, and the
+    values of its own placeholders if it has some."""
+    value = {"msgid": str(msgid)}
+    if params is not None:
+        value["params"] = params
+    return value
+
+
+def label(choice):
+    """A choice (`Model.Kind.X`, `Model.Kind(value)`) as a parameter: its label in the reader's language."""
+    with translation.override(None):
+        return translated(str(choice.label))
 
 
 def record(incident, kind, message, *, params=None, by=None, actor_name="", data=None, at=None):

@@ -214,6 +214,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A service's public status is one enum wherever it appears (the service, a status update).
+    "ENUM_NAME_OVERRIDES": {"PublicStatusEnum": "incidents.models.PublicStatus"},
 }
 
 # Providers for SMS, WhatsApp and voice calls (Twilio) and Telegram; see docs/configuration.md.

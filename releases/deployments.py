@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from incidents import timeline
 from incidents.models import Incident
@@ -102,26 +102,23 @@ def add_recent_deployments(incident_id):
         if not deployments:
             return 0
         lines = [
-            _("%(time)s %(version)s to %(environment)s by %(actor)s (%(decision)s)")
-            % {
-                "time": timezone.localtime(d.deployed_at).strftime("%H:%M"),
-                "version": d.version or "?",
-                "environment": d.environment or "?",
-                "actor": d.actor or "?",
-                "decision": d.get_decision_display(),
-            }
+            timeline.translated(
+                gettext_noop("%(time)s %(version)s to %(environment)s by %(actor)s (%(decision)s)"),
+                {
+                    "time": timezone.localtime(d.deployed_at).strftime("%H:%M"),
+                    "version": d.version or "?",
+                    "environment": d.environment or "?",
+                    "actor": d.actor or "?",
+                    "decision": timeline.label(Deployment.Decision(d.decision)),
+                },
+            )
             for d in deployments
         ]
-        message = (
-            _("What changed? %(count)s deployment(s) to %(service)s in the 2 hours before:")
-            % {"count": len(deployments), "service": incident.service.name}
-            + "\n"
-            + "\n".join(lines)
-        )
         timeline.record(
             incident,
             timeline.Kind.DEPLOYMENTS,
-            message,
+            gettext_noop("What changed? %(count)s deployment(s) to %(service)s in the 2 hours before:\n%(lines)s"),
+            params={"count": len(deployments), "service": incident.service.name, "lines": lines},
             data={
                 "deployments": [
                     {

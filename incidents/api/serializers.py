@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from incidents.lifecycle import MAX_REASON
 from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
 from project.admin import sees_secrets
 from project.api import as_id
@@ -10,7 +11,18 @@ from project.text import mask_key
 class ServiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Service
-        fields = ["id", "name", "slug", "description", "escalation_policy", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "escalation_policy",
+            "public_name",
+            "public_description",
+            "public_status",
+            "auto_publish",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
 
@@ -96,14 +108,22 @@ class DeclareIncidentSerializer(serializers.Serializer):
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    kind_display = serializers.SerializerMethodField(help_text="The kind in the request's language.")
+    message = serializers.SerializerMethodField(help_text="The entry in the request's language (Accept-Language).")
 
     class Meta:
         model = TimelineEntry
-        fields = ["id", "at", "kind", "actor", "message", "data"]
+        fields = ["id", "at", "kind", "kind_display", "actor", "message", "data"]
         read_only_fields = fields
 
     def get_actor(self, entry) -> str:
         return entry.actor_display
+
+    def get_kind_display(self, entry) -> str:
+        return entry.get_kind_display()
+
+    def get_message(self, entry) -> str:
+        return entry.text
 
 
 class NoteSerializer(serializers.Serializer):
@@ -116,3 +136,6 @@ class ResolveSerializer(serializers.Serializer):
 
 class SeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
+    reason = serializers.CharField(
+        max_length=MAX_REASON, trim_whitespace=True, help_text="Why the severity changes: one line, on the timeline."
+    )

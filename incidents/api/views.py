@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from incidents import lifecycle
 from incidents.api import serializers as s
 from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
+from incidents.public_status import set_public_status
 from project.api import as_id, query_instant
 
 RESPONDER = ["incidents.change_incident"]
@@ -20,6 +22,20 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     queryset = Service.objects.all()
     serializer_class = s.ServiceSerializer
+
+    def _save(self, serializer):
+        """Save the service; its public status changes only through set_public_status (which records it)."""
+        wanted = serializer.validated_data.pop("public_status", None)
+        with transaction.atomic():
+            service = serializer.save()
+            if wanted is not None:
+                set_public_status(service, wanted, by=self.request.user)
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer)
 
 
 class IntegrationViewSet(viewsets.ModelViewSet):
@@ -134,11 +150,14 @@ class IncidentViewSet(
     @extend_schema(request=s.SeveritySerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
-        """Raise or lower the incident's severity; the stakeholder cadence and notices follow it."""
+        """Raise or lower the incident's severity, saying why; the stakeholder cadence and notices follow it."""
         form = s.SeveritySerializer(data=request.data)
         form.is_valid(raise_exception=True)
         incident = lifecycle.change_severity(
-            self.get_object(), severity=form.validated_data["severity"], by=request.user
+            self.get_object(),
+            severity=form.validated_data["severity"],
+            reason=form.validated_data["reason"],
+            by=request.user,
         )
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 

@@ -378,6 +378,17 @@ class Alert(models.Model):
         return f"{self.action} {self.dedup_key}"
 
 
+def _rendered(value):
+    """A timeline parameter in the active language: see TimelineEntry.text."""
+    if isinstance(value, dict) and "msgid" in value:
+        text = gettext(value["msgid"])
+        params = value.get("params")
+        return text % {key: _rendered(inner) for key, inner in params.items()} if params else text
+    if isinstance(value, list):
+        return "\n".join(str(_rendered(item)) for item in value)
+    return value
+
+
 class TimelineEntry(models.Model):
     """One line of an incident's history. Append-only; written only through incidents.timeline."""
 
@@ -433,7 +444,7 @@ class TimelineEntry(models.Model):
         indexes = [models.Index(fields=["incident", "at"], name="timeline_incident_at")]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -446,17 +457,15 @@ class TimelineEntry(models.Model):
 
         `message` is an English msgid and `params` the values of its
         placeholders; a value written as {"msgid": "…"} is translated too
-        (a role, a phase). Entries without parameters are shown as written.
+        (a role, a phase), with its own "params" if it has some, and a list
+        of values is shown one per line. Entries without parameters are shown
+        as written.
         """
         if self.params is None:
             return self.message
-        values = {
-            key: gettext(value["msgid"]) if isinstance(value, dict) and "msgid" in value else value
-            for key, value in self.params.items()
-        }
         try:
-            return gettext(self.message) % values
-        except (KeyError, TypeError, ValueError):
+            return gettext(self.message) % {key: _rendered(value) for key, value in self.params.items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
             return self.message
 
     @property

@@ -16,14 +16,18 @@ def page(chromium):
     return context.new_page()
 
 
-def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline(responder, page, live_url, service):
-    incident = IncidentFactory(service=service, title="Checkout answers 502", dedup_key="checkout-502")
-
+def log_in(page, live_url, user):
     page.goto(live_url + reverse("admin:login"))
-    page.fill("input[name=username]", responder.username)
+    page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", "secret-pass-123")
     page.click("input[type=submit]")
     page.wait_for_url(live_url + reverse("admin:index"))
+
+
+def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline(responder, page, live_url, service):
+    incident = IncidentFactory(service=service, title="Checkout answers 502", dedup_key="checkout-502")
+
+    log_in(page, live_url, responder)
 
     page.goto(live_url + reverse("admin:incidents_incident_changelist"))
     page.get_by_role("link", name="Checkout answers 502").click()
@@ -48,3 +52,27 @@ def test_responder_acknowledges_an_incident_and_adds_a_note_seen_on_the_timeline
     assert incident.status == Status.ACKNOWLEDGED
     assert incident.acknowledged_by == responder
     assert incident.timeline.get(kind="note").actor == responder
+
+
+def test_responder_lowers_the_severity_with_a_reason_seen_on_the_page(responder, page, live_url, service):
+    incident = IncidentFactory(service=service, title="Search is slow", dedup_key="search-slow")
+    reason = "Only search is slow; checkout works"
+
+    log_in(page, live_url, responder)
+    page.goto(live_url + reverse("admin:incidents_incident_change", args=[incident.pk]))
+    form = page.locator("#severity-form")
+    form.locator("select[name='change-severity']").select_option("SEV3")
+    form.locator("input[name='change-reason']").fill(reason)
+    form.locator("input[name=change_severity]").click()
+
+    entry = page.wait_for_selector("#timeline ol.piquet-timeline li.timeline-severity")
+    assert f"Severity changed from SEV2 to SEV3: {reason}" in entry.inner_text()
+    assert "Rita Responder" in entry.inner_text()
+    assert f"Incident #{incident.number} is now SEV3." in page.locator("ul.messagelist").inner_text()
+    assert page.locator(".field-severity .readonly").inner_text().startswith("SEV3")
+    assert page.locator("#severity-form select[name='change-severity']").input_value() == "SEV3"
+    incident.refresh_from_db()
+    assert incident.severity == "SEV3"
+    recorded = incident.timeline.get(kind="severity")
+    assert recorded.actor == responder
+    assert recorded.data == {"from": "SEV2", "to": "SEV3", "reason": reason}

@@ -99,7 +99,7 @@ def test_trigger_pages_step_one_at_once_then_the_chain_climbs_and_repeats(client
         chain.refresh_from_db()
         assert chain.state == Escalation.State.EXHAUSTED
         assert paged(incident) == [(0, 0, "alice"), (0, 1, "bob"), (1, 0, "alice"), (1, 1, "bob")]
-        assert incident.timeline.filter(message__contains="exhausted").count() == 1
+        assert sum("exhausted" in entry.text for entry in incident.timeline.all()) == 1
         assert len(mail.outbox) == 4
 
 
@@ -156,7 +156,7 @@ def test_step_with_nobody_on_call_is_recorded_and_the_chain_moves_on(client, int
         clock.move_to(T0 + dt.timedelta(minutes=5))
         tick(run_tasks)
         assert paged(incident) == [(0, 0, "alice"), (0, 2, "carol")]
-        assert incident.timeline.filter(message__contains="has nobody to page").count() == 1
+        assert sum("has nobody to page" in entry.text for entry in incident.timeline.all()) == 1
         chain = Escalation.objects.get(incident=incident)
         assert chain.next_at == T0 + dt.timedelta(minutes=10)
 
@@ -247,7 +247,7 @@ def test_provider_failure_is_retried_with_backoff_then_failed_without_stopping_o
         # Every attempt names the same message, so a receiver can drop repeats.
         ids = {request["headers"]["X-Piquet-Delivery"] for request in http_receiver.requests}
         assert ids == {f"incidents.notification:{failing.pk}"}
-        assert incident.timeline.filter(message__contains="after 3 attempts").count() == 1
+        assert sum("after 3 attempts" in entry.text for entry in incident.timeline.all()) == 1
         clock.move_to(T0 + dt.timedelta(minutes=5))
         tick(run_tasks)
         assert paged(incident)[-1] == (0, 1, "bob")

@@ -54,7 +54,7 @@ def paged(incident):
 
 
 def timeline(incident):
-    return " | ".join(incident.timeline.values_list("message", flat=True))
+    return " | ".join(entry.text for entry in incident.timeline.all())
 
 
 def test_a_schedule_that_cannot_be_computed_still_lets_the_step_page_its_other_target(

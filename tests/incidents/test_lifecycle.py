@@ -36,7 +36,7 @@ def test_change_severity_is_on_the_timeline(responder, service):
     incident = lifecycle.change_severity(incident, severity="SEV1", by=responder)
     assert incident.severity == "SEV1"
     entry = incident.timeline.get(kind="severity")
-    assert entry.data == {"from": "SEV3", "to": "SEV1"}
+    assert entry.data == {"from": "SEV3", "to": "SEV1", "reason": ""}
     with pytest.raises(ValueError):
         lifecycle.change_severity(incident, severity="SEV7", by=responder)
 

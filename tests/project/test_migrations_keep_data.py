@@ -172,7 +172,7 @@ def write_rows(old):
     update = old.get_model("comms", "StatusUpdate").objects.create(
         incident=incident,
         author=user,
-        kind="notice",
+        kind="update",
         phase="identified",
         message="We know why checkout fails.",
         public=True,

@@ -240,8 +240,8 @@ def test_incident_timeline_lists_the_deployments_of_the_two_hours_before(service
     assert deployments.add_recent_deployments(incident.pk) == 0
     entry = TimelineEntry.objects.get(incident=incident, kind="deployments")
     assert entry.actor_name == "Piquet"
-    assert "2.4.1" in entry.message and "2.4.0" in entry.message
-    assert "old" not in entry.message and "other" not in entry.message
+    assert "2.4.1" in entry.text and "2.4.0" in entry.text
+    assert "old" not in entry.text and "other" not in entry.text
     assert [d["version"] for d in entry.data["deployments"]] == ["2.4.1", "2.4.0"]
 
 
@@ -275,7 +275,7 @@ def test_trigger_through_the_events_api_enqueues_the_timeline_follow_up(
     assert [call.args[0] for call in enqueue.call_args_list] == [followups.TASK]
     for call in enqueue.call_args_list:
         import_string(call.args[0])(*call.args[1:])
-    assert "9.9.8" in TimelineEntry.objects.get(kind="deployments").message
+    assert "9.9.8" in TimelineEntry.objects.get(kind="deployments").text
 
 
 def test_trigger_runs_the_timeline_task_for_real(client, integration, sync_tasks, django_capture_on_commit_callbacks):
@@ -292,4 +292,4 @@ def test_trigger_runs_the_timeline_task_for_real(client, integration, sync_tasks
         )
     run_follow_ups()
     entry = TimelineEntry.objects.get(kind="deployments")
-    assert "9.9.9" in entry.message
+    assert "9.9.9" in entry.text

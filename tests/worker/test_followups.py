@@ -49,7 +49,7 @@ def test_a_follower_failing_every_attempt_is_written_on_the_timeline_once(servic
     assert event.done_at is not None and event.attempts == events.MAX_ATTEMPTS
     entries = TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.FOLLOW_UP)
     assert entries.count() == 1
-    assert "stakeholder mail down" in entries.get().message
+    assert "stakeholder mail down" in entries.get().text
 
 
 def test_an_event_runs_once_even_when_handed_out_twice(service, monkeypatch):
