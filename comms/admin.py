@@ -4,13 +4,15 @@ import json
 
 from django.conf import settings
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from comms import incident_panel  # noqa: F401  (extends the incident page with the stakeholder panel)
-from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusUpdate, Subscriber
+from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusPageSettings, StatusUpdate, Subscriber
 from comms.stakeholder_messages import update_event, update_parts
 from incidents.models import Incident, Service
 from project.admin import ReadOnlyAdmin, SecretsByNeed
@@ -175,3 +177,34 @@ class DeliveryAdmin(SecretsByNeed, ReadOnlyAdmin):
         if obj.user_id:
             return format_html("{} ({})", obj.user, obj.masked_address)
         return obj.masked_address
+
+
+@admin.register(StatusPageSettings)
+class StatusPageSettingsAdmin(admin.ModelAdmin):
+    """One row: the status page's branding over the PIQUET_ORG_* settings."""
+
+    list_display = ["__str__", "org_name", "home_url", "support_contact"]
+    fields = ["org_name", "logo_url", "home_url", "support_contact", "in_effect"]
+    readonly_fields = ["in_effect"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # "acme.example" means https://acme.example
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("in effect (with the environment's values)"))
+    def in_effect(self, obj):
+        brand = StatusPageSettings.current()
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {}",
+            [
+                (_("organisation name"), brand["org_name"]),
+                (_("logo URL"), brand["logo_url"] or "—"),
+                (_("home link"), brand["home_url"] or "—"),
+                (_("support contact"), brand["support_contact"] or "—"),
+            ],
+        )
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not StatusPageSettings.objects.exists()

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from comms import stakeholders
 from comms.models import Delivery, Phase, StatusUpdate, UpdateCadence
@@ -86,21 +86,29 @@ def remind(row_id, *, stage, now):
             stakeholders.create_for_person(
                 user=user, key=key, purpose=Delivery.Purpose.REMINDER, incident=incident, data=data, now=now
             )
-        roles = {"communications": _("communications lead"), "commander": _("commander"), "paged": _("paged")}
+        roles = {
+            "communications": gettext_noop("communications lead"),
+            "commander": gettext_noop("commander"),
+            "paged": gettext_noop("paged"),
+        }
         if not people:
-            message = _("Stakeholder update overdue since %(due)s, and nobody to remind: assign a commander.")
+            message = gettext_noop(
+                "Stakeholder update overdue since %(due)s, and nobody to remind: assign a commander."
+            )
         elif stage == 1:
-            message = _("Stakeholder update overdue since %(due)s: reminded %(names)s (%(who)s).")
+            message = gettext_noop("Stakeholder update overdue since %(due)s: reminded %(names)s (%(who)s).")
         else:
-            message = _("Stakeholder update still overdue since %(due)s: reminded %(names)s (%(who)s) again.")
+            message = gettext_noop(
+                "Stakeholder update still overdue since %(due)s: reminded %(names)s (%(who)s) again."
+            )
         timeline.record(
             incident,
             timeline.Kind.UPDATE_REMINDER,
-            message
-            % {
+            message,
+            params={
                 "due": timezone.localtime(row.due_at).strftime("%H:%M"),
                 "names": _names(people),
-                "who": roles[who],
+                "who": timeline.translated(roles[who]),
             },
             at=now,
             data={**data, "people": [u.pk for u in people]},
@@ -119,8 +127,8 @@ def remind(row_id, *, stage, now):
             timeline.record(
                 incident,
                 timeline.Kind.UPDATE_REMINDER,
-                _("Commander %(name)s told that stakeholders still wait for an update.")
-                % {"name": display_name(commander)},
+                gettext_noop("Commander %(name)s told that stakeholders still wait for an update."),
+                params={"name": display_name(commander)},
                 at=now,
                 data={**data, "commander": commander.pk},
             )
@@ -149,8 +157,10 @@ def prompt_final(row_id, *, now):
         timeline.record(
             incident,
             timeline.Kind.UPDATE_REMINDER,
-            _("Resolved: post a final update for stakeholders.")
-            + (" " + _("Asked %(names)s.") % {"names": _names(people)} if people else ""),
+            gettext_noop("Resolved: post a final update for stakeholders. Asked %(names)s.")
+            if people
+            else gettext_noop("Resolved: post a final update for stakeholders."),
+            params={"names": _names(people)},
             at=now,
             data={"final": True, "people": [u.pk for u in people]},
         )

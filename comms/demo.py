@@ -29,5 +29,13 @@ def load(*, stdout, admin):
     if created:
         group.services.add(*Service.objects.filter(slug="website"))
         group.members.add(admin)
-        Subscriber.objects.get_or_create(group=group, kind=Subscriber.Kind.EMAIL, address="stakeholders@example.com")
+        for address, language in (
+            ("stakeholders@example.com", "en"),
+            ("direction@example.com", "fr"),
+            ("vertrieb@example.com", "de"),
+            ("assistenza@example.com", "it"),
+        ):
+            Subscriber.objects.get_or_create(
+                group=group, kind=Subscriber.Kind.EMAIL, address=address, defaults={"language": language}
+            )
     stdout.write(f"  Public status page: {settings.PIQUET_BASE_URL}/status/")

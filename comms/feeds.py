@@ -1,22 +1,22 @@
 """The status page as an Atom feed: one entry per public status update."""
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from comms.models import Phase, StatusUpdate
+from comms.models import Phase, StatusPageSettings, StatusUpdate
 from comms.stakeholder_messages import render_markdown
-from comms.status_page import NoticeWriter
 
 FEED_ITEMS = 50
 
 
 class StatusFeed(Feed):
     feed_type = Atom1Feed
-    title = _("Status updates")
-    subtitle = _("Public updates about incidents and their resolution.")
+    subtitle = gettext_lazy("Public updates about incidents and their resolution.")
 
     def link(self):
         return reverse("status-index")
@@ -27,17 +27,17 @@ class StatusFeed(Feed):
             .select_related("incident", "incident__service")
             .order_by("-posted_at", "-id")[:FEED_ITEMS]
         )
-        writer = NoticeWriter({u.incident_id for u in updates}, translation.get_language() or "en")
+        language = translation.get_language() or settings.LANGUAGE_CODE
         for update in updates:
-            text = update.message
-            if update.kind == StatusUpdate.Kind.NOTICE:
-                text = writer.text(update, update.incident)
-            update.html = render_markdown(text)
+            update.html = render_markdown(update.text_in(language))
         return updates
+
+    def title(self):
+        return _("%(organisation)s status updates") % {"organisation": StatusPageSettings.current()["org_name"]}
 
     def item_title(self, update):
         incident = update.incident
-        return f"{incident.service.name}: {incident.title} — {Phase(update.phase).label}"
+        return f"{incident.service.public_label}: {incident.public_label} — {Phase(update.phase).label}"
 
     def item_description(self, update):
         return update.html

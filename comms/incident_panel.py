@@ -17,11 +17,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from comms import status_updates
-from comms.models import Delivery, Phase, StatusUpdate, UpdateCadence
+from comms.models import Delivery, Phase, StatusUpdate, Subscriber, UpdateCadence
+from delivery.models import Status as OutboxStatus
 from incidents import admin as incidents_admin
 from incidents import roles
-from incidents.models import Incident, IncidentRole, SeverityDefinition
-from people.models import display_name
+from incidents.models import Incident, IncidentRole, PublicStatus, SeverityDefinition
+from people.models import ContactMethod, display_name
 
 DELIVERIES_SHOWN = 100
 
@@ -49,6 +50,20 @@ class StatusUpdateForm(forms.Form):
         help_text=_("Plain text or Markdown."),
     )
     public = forms.BooleanField(label=_("Also on the public status page"), required=False, initial=True)
+    public_title = forms.CharField(
+        label=_("Public title"),
+        required=False,
+        max_length=status_updates.MAX_PUBLIC_TITLE,
+        help_text=_(
+            "What the status page calls this incident. Empty: the service's public name. Never paste the alert."
+        ),
+    )
+    service_status = forms.ChoiceField(
+        label=_("Service status on the status page"),
+        choices=(),
+        required=False,
+        help_text=_("Proposed from the severity; say what is true now (e.g. operational again once pages load)."),
+    )
     next_update_minutes = forms.IntegerField(
         label=_("Next update in (minutes)"),
         required=False,
@@ -60,13 +75,22 @@ class StatusUpdateForm(forms.Form):
         label=_("Expected resolution in (minutes)"), required=False, min_value=1, max_value=30 * 24 * 60
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_status"].choices = [("", _("— unchanged —")), *PublicStatus.choices]
+
 
 def context(incident, request):
     """Extra context for the incident page."""
     now = timezone.now()
     phase = request.GET.get("phase")
     templates = status_updates.phase_templates(incident, translation.get_language() or "en")
-    initial = {"public": True}
+    definition = SeverityDefinition.for_severity(incident.severity)
+    initial = {
+        "public": True,
+        "public_title": incident.public_title,
+        "service_status": definition.proposed_status if incident.is_open else PublicStatus.OPERATIONAL,
+    }
     if phase in templates:
         initial.update(phase=phase, message=templates[phase])
     holders = roles.holders(incident)
@@ -77,9 +101,15 @@ def context(incident, request):
         .select_related("user", "update")
         .order_by("-created_at", "-id")[:DELIVERIES_SHOWN]
     )
+    channels = {**dict(ContactMethod.Kind.choices), **dict(Subscriber.Kind.choices)}
+    for delivery in deliveries:
+        delivery.channel_label = channels.get(delivery.kind, delivery.kind)
     counts = dict(Delivery.objects.filter(incident=incident).values_list("status").annotate(n=Count("id")).order_by())
-    definition = SeverityDefinition.for_severity(incident.severity)
     updates = StatusUpdate.objects.filter(incident=incident).select_related("author").order_by("-posted_at", "-id")
+    language = translation.get_language() or "en"
+    shown = list(updates[:20])
+    for update in shown:
+        update.shown = update.text_in(language)
     final_missing = not incident.is_open and updates.exists() and not updates.filter(phase=Phase.RESOLVED).exists()
     return {
         "role_rows": [(value, label, holders.get(value)) for value, label in IncidentRole.Role.choices],
@@ -92,9 +122,9 @@ def context(incident, request):
         "update_overdue": bool(due_at and due_at <= now),
         "update_due_minutes": int(abs((due_at - now).total_seconds()) // 60) if due_at else None,
         "severity_definition": definition,
-        "status_updates": updates[:20],
+        "status_updates": shown,
         "deliveries": deliveries,
-        "delivery_counts": counts,
+        "delivery_counts": [(OutboxStatus(status).label, n) for status, n in sorted(counts.items())],
         "final_update_missing": final_missing,
         "can_post_update": request.user.has_perm("incidents.change_incident"),
     }
@@ -158,6 +188,8 @@ def post_update_view(modeladmin, request, pk):
             if data["next_update_minutes"]
             else None,
             eta=now + timedelta(minutes=data["eta_minutes"]) if data["eta_minutes"] else None,
+            service_status=data["service_status"],
+            public_title=data["public_title"],
             by=request.user,
             now=now,
         )

@@ -263,13 +263,14 @@ class StatusPageSettings(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """Editable wording: the first notice, and the starting text of an update per phase.
+    """Editable wording: the first notice, the automatic public notice, and the starting text of an update per phase.
 
-    Placeholders: $number $title $service $severity $severity_description $commander $next_update $eta.
+    Placeholders: see comms.wording.
     """
 
     class Purpose(models.TextChoices):
-        FIRST_NOTICE = "first_notice", _("First notice")
+        FIRST_NOTICE = "first_notice", _("First notice (internal)")
+        PUBLIC_NOTICE = "public_notice", _("Automatic public notice")
         INVESTIGATING = "investigating", _("Update: investigating")
         IDENTIFIED = "identified", _("Update: identified")
         MONITORING = "monitoring", _("Update: monitoring")
@@ -280,7 +281,9 @@ class MessageTemplate(models.Model):
     body = models.TextField(
         _("text"),
         help_text=_(
-            "Placeholders: $number $title $service $severity $severity_description $commander $next_update $eta."
+            "Placeholders: $public_name $impact $next_update $eta (public); internal texts also $number $title "
+            "$service $severity $severity_description $commander. The alert's title ($title) and internal names "
+            "never belong in a public text."
         ),
     )
 

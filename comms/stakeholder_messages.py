@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from comms.models import Delivery, MessageTemplate, StatusUpdate
+from comms.models import Delivery, MessageTemplate
 from comms.wording import DEFAULT_TEMPLATES
 from delivery.transports import Message
 from incidents.models import IncidentRole, SeverityDefinition
@@ -68,18 +68,21 @@ def template_text(purpose, language):
 
 
 def fill(purpose, incident, language, *, next_update_at=None, eta=None):
-    """A template filled in for an incident."""
+    """A template filled in for an incident, in `language`."""
 
     commander = (
         IncidentRole.objects.filter(incident=incident, role=IncidentRole.Role.COMMANDER).select_related("user").first()
     )
+    definition = SeverityDefinition.for_severity(incident.severity)
     with translation.override(language):
         values = {
             "number": incident.number,
             "title": incident.title,
             "service": incident.service.name,
+            "public_name": incident.service.public_label,
+            "impact": definition.impact_text,
             "severity": incident.severity,
-            "severity_description": SeverityDefinition.for_severity(incident.severity).description,
+            "severity_description": definition.description_text,
             "commander": (
                 (commander.user.get_full_name() or commander.user.get_username()) if commander else _("being assigned")
             ),
@@ -87,6 +90,11 @@ def fill(purpose, incident, language, *, next_update_at=None, eta=None):
             "eta": when(eta) or _("not known yet"),
         }
     return Template(template_text(purpose, language)).safe_substitute(values)
+
+
+def fill_all(purpose, incident, **times):
+    """The template filled in once in every language Piquet speaks: {language: text}."""
+    return {code: fill(purpose, incident, code, **times) for code, _name in settings.LANGUAGES}
 
 
 def public_incident_url(incident):
@@ -110,10 +118,8 @@ def confirm_url(subscriber):
 
 
 def update_message_text(update, language):
-    """The message of an update in a language (a first notice is written anew in each)."""
-    if update.kind == StatusUpdate.Kind.NOTICE:
-        return fill("first_notice", update.incident, language, next_update_at=update.next_update_at)
-    return update.message
+    """The message of an update as it was written when posted (in `language` when Piquet wrote it)."""
+    return update.text_in(language)
 
 
 def update_event(update):
@@ -139,12 +145,13 @@ def update_event(update):
     }
 
 
-def update_parts(update, language):
+def update_parts(update, language, *, public=False):
+    """(subject, text, unsubscribe label) of an update; `public`: for a visitor (public names only)."""
     incident = update.incident
     with translation.override(language):
         subject = _("[%(service)s] %(title)s — %(phase)s") % {
-            "service": incident.service.name,
-            "title": incident.title,
+            "service": incident.service.public_label if public else incident.service.name,
+            "title": incident.public_label if public else incident.title,
             "phase": update.get_phase_display(),
         }
         lines = [f"{update.get_phase_display()}: {update_message_text(update, language)}", ""]
@@ -173,9 +180,10 @@ def build(delivery, *, cache=None):
 
 def _build_update(delivery, cache):
     update = delivery.update
-    parts_key = ("parts", update.pk, delivery.language)
+    visitor = delivery.subscriber_id is not None and delivery.subscriber.group_id is None
+    parts_key = ("parts", update.pk, delivery.language, visitor)
     if parts_key not in cache:
-        cache[parts_key] = update_parts(update, delivery.language)
+        cache[parts_key] = update_parts(update, delivery.language, public=visitor)
     subject, text, unsubscribe_label = cache[parts_key]
     event_key = ("event", update.pk)
     if event_key not in cache:

@@ -13,10 +13,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from comms.models import Delivery, StakeholderGroup, StatusUpdate, Subscriber
 from comms.stakeholder_messages import build
+from comms.wording import msgid
 from delivery.outbox import Outbox
 from delivery.transports import Target
 from incidents import timeline
@@ -144,11 +145,13 @@ def fan_out(update_id, *, now=None):
         timeline.record(
             update.incident,
             timeline.Kind.STAKEHOLDERS,
-            _("%(kind)s sent to %(count)s address(es): %(groups)s.")
-            % {
-                "kind": update.get_kind_display(),
+            gettext_noop("%(kind)s sent to %(count)s address(es): %(groups)s.")
+            if groups
+            else gettext_noop("%(kind)s sent to %(count)s address(es), no stakeholder group."),
+            params={
+                "kind": msgid(update.get_kind_display()),
                 "count": count,
-                "groups": ", ".join(g.name for g in groups) or _("no stakeholder group"),
+                "groups": ", ".join(g.name for g in groups),
             },
             data={"update": update.pk, "deliveries": count, "groups": [g.pk for g in groups]},
         )

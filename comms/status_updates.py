@@ -8,17 +8,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from comms import cadence
 from comms.models import Phase, StatusUpdate
-from comms.stakeholder_messages import fill
+from comms.stakeholder_messages import fill, fill_all
+from comms.wording import msgid
 from incidents import timeline
-from incidents.models import Incident, SeverityDefinition
+from incidents.models import Incident, PublicStatus, SeverityDefinition
+from incidents.public_status import set_public_status
 from project.queue import enqueue
+from project.text import one_line
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 10_000
+MAX_PUBLIC_TITLE = 200
 
 
 class UpdateError(ValueError):
@@ -56,7 +61,7 @@ def hand_out_fan_outs(now=None):
     return handed
 
 
-def _validate(*, phase, message, next_update_at, eta, now):
+def _validate(*, phase, message, next_update_at, eta, now, service_status, public_title):
     if phase not in Phase.values:
         raise UpdateError(
             "phase",
@@ -71,6 +76,16 @@ def _validate(*, phase, message, next_update_at, eta, now):
         raise UpdateError("message", _("A status update needs a message."))
     if len(message) > MAX_MESSAGE_LENGTH:
         raise UpdateError("message", _("A status update is at most %(max)s characters.") % {"max": MAX_MESSAGE_LENGTH})
+    if service_status and service_status not in PublicStatus.values:
+        raise UpdateError(
+            "service_status",
+            _("Unknown service status %(status)s; expected one of %(choices)s.")
+            % {"status": service_status, "choices": ", ".join(PublicStatus.values)},
+        )
+    if public_title is not None and len(" ".join(public_title.split())) > MAX_PUBLIC_TITLE:
+        raise UpdateError(
+            "public_title", _("A public title is at most %(max)s characters.") % {"max": MAX_PUBLIC_TITLE}
+        )
     for field, value in (("next_update_at", next_update_at), ("eta", eta)):
         if value is None:
             continue
@@ -81,12 +96,39 @@ def _validate(*, phase, message, next_update_at, eta, now):
     return message
 
 
-def post(incident, *, phase, message, by=None, public=True, next_update_at=None, eta=None, now=None, kind=None):
-    """Post a status update: stored, on the timeline, the cadence reset; delivered after commit."""
+def post(
+    incident,
+    *,
+    phase,
+    message,
+    by=None,
+    public=True,
+    next_update_at=None,
+    eta=None,
+    now=None,
+    kind=None,
+    service_status="",
+    public_title=None,
+    texts=None,
+):
+    """Post a status update: stored as it will be shown, on the timeline, the cadence reset; delivered after commit.
+
+    `service_status` sets the public status of the incident's service with the update; `public_title`
+    (a person's words) names the incident on the status page; `texts` are the message in each language
+    when Piquet wrote it from a template.
+    """
 
     now = now or timezone.now()
     kind = kind or StatusUpdate.Kind.UPDATE
-    message = _validate(phase=phase, message=message, next_update_at=next_update_at, eta=eta, now=now)
+    message = _validate(
+        phase=phase,
+        message=message,
+        next_update_at=next_update_at,
+        eta=eta,
+        now=now,
+        service_status=service_status,
+        public_title=public_title,
+    )
     with transaction.atomic():
         incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
         definition = SeverityDefinition.for_severity(incident.severity)
@@ -94,26 +136,32 @@ def post(incident, *, phase, message, by=None, public=True, next_update_at=None,
             next_update_at = None
         elif next_update_at is None and definition.update_cadence_minutes and incident.is_open:
             next_update_at = now + timedelta(minutes=definition.update_cadence_minutes)
+        if public_title is not None and one_line(public_title, MAX_PUBLIC_TITLE) != incident.public_title:
+            incident.public_title = one_line(public_title, MAX_PUBLIC_TITLE)
+            incident.save(update_fields=["public_title"])
+        if service_status:
+            set_public_status(incident.service, service_status, by=by, at=now)
         update = StatusUpdate.objects.create(
             incident=incident,
             kind=kind,
             phase=phase,
             message=message,
+            texts=texts or {},
             public=public,
+            service_status=service_status or "",
             next_update_at=next_update_at,
             eta=eta,
             author=by,
             posted_at=now,
         )
-        visibility = _("public") if public else _("internal")
         timeline.record(
             incident,
             timeline.Kind.STATUS_UPDATE,
-            _("%(kind)s (%(phase)s, %(visibility)s): %(message)s")
-            % {
-                "kind": update.get_kind_display(),
-                "phase": update.get_phase_display(),
-                "visibility": visibility,
+            gettext_noop("%(kind)s (%(phase)s, %(visibility)s): %(message)s"),
+            params={
+                "kind": msgid(update.get_kind_display()),
+                "phase": msgid(update.get_phase_display()),
+                "visibility": timeline.translated(gettext_noop("public") if public else gettext_noop("internal")),
                 "message": message[:500],
             },
             by=by,
@@ -126,8 +174,34 @@ def post(incident, *, phase, message, by=None, public=True, next_update_at=None,
     return update
 
 
+def _written(purpose, incident, *, kind, public, now, service_status=""):
+    """Post a template's text, written once in every language (what is shown later is what was sent)."""
+    definition = SeverityDefinition.for_severity(incident.severity)
+    minutes = definition.update_cadence_minutes
+    next_update_at = now + timedelta(minutes=minutes) if minutes else None
+    texts = fill_all(purpose, incident, next_update_at=next_update_at)
+    try:
+        return post(
+            incident,
+            phase=Phase.INVESTIGATING,
+            message=texts[settings.LANGUAGE_CODE],
+            texts=texts,
+            public=public,
+            next_update_at=next_update_at,
+            now=now,
+            kind=kind,
+            service_status=service_status,
+        )
+    except IntegrityError:
+        return None  # posted by a concurrent run
+
+
 def first_notice(incident_id, *, now=None):
-    """Tell the matching stakeholders that an incident process runs. Once per incident; returns the notice."""
+    """Tell the matching stakeholder groups that an incident process runs. Internal; once per incident.
+
+    Where the incident's service publishes new incidents by itself (`auto_publish`), the status page also
+    gets the public notice (see `public_notice`). Returns the first notice, or None.
+    """
 
     now = now or timezone.now()
     incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
@@ -137,23 +211,26 @@ def first_notice(incident_id, *, now=None):
     cadence.ensure(incident, interval=definition.update_cadence_minutes)
     if not definition.inform_stakeholders or not incident.is_open:
         return None
-    if StatusUpdate.objects.filter(incident=incident).exists():
-        return None  # someone was quicker: stakeholders have heard already
-    next_update_at = (
-        now + timedelta(minutes=definition.update_cadence_minutes) if definition.update_cadence_minutes else None
+    notice = None
+    if not StatusUpdate.objects.filter(incident=incident).exists():  # else stakeholders have heard already
+        notice = _written("first_notice", incident, kind=StatusUpdate.Kind.NOTICE, public=False, now=now)
+    if incident.service.auto_publish:
+        public_notice(incident, definition=definition, now=now)
+    return notice
+
+
+def public_notice(incident, *, definition, now):
+    """The automatic public notice of a service that opted in: its public name only, never the alert's words."""
+    if StatusUpdate.objects.filter(incident=incident, public=True).exists():
+        return None  # a person spoke publicly already
+    return _written(
+        "public_notice",
+        incident,
+        kind=StatusUpdate.Kind.PUBLIC_NOTICE,
+        public=True,
+        now=now,
+        service_status=definition.proposed_status,
     )
-    message = fill("first_notice", incident, settings.LANGUAGE_CODE, next_update_at=next_update_at)
-    try:
-        return post(
-            incident,
-            phase=Phase.INVESTIGATING,
-            message=message,
-            next_update_at=next_update_at,
-            now=now,
-            kind=StatusUpdate.Kind.NOTICE,
-        )
-    except IntegrityError:
-        return None
 
 
 def phase_templates(incident, language):

@@ -4,7 +4,10 @@ No login, no JavaScript: plain HTML forms. Everything a person typed is
 escaped by the templates or sanitised Markdown.
 """
 
+import functools
+
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -15,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from comms import stakeholders, status_page
-from comms.models import Delivery, StakeholderGroup, Subscriber
+from comms.models import Delivery, StakeholderGroup, StatusPageSettings, Subscriber
 from comms.stakeholder_messages import CONFIRM_MAX_AGE, CONFIRM_SALT, UNSUBSCRIBE_SALT
 from project import ratelimits
 
@@ -28,19 +31,56 @@ def _language():
     return translation.get_language() or "en"
 
 
+def in_chosen_language(view):
+    """Serve the page in the language of `?lang=` (the switcher), else of Accept-Language (the middleware)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        chosen = request.GET.get("lang", "")
+        if chosen not in dict(settings.LANGUAGES):
+            return view(request, *args, **kwargs)
+        with translation.override(chosen):
+            request.LANGUAGE_CODE = chosen
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = chosen
+        return response
+
+    return wrapped
+
+
+def _render(request, template, context, status=200):
+    """A public page: with the branding and the language switcher."""
+    brand = context.get("brand") or StatusPageSettings.current()
+    contact = brand["support_contact"]
+    context = {
+        **context,
+        "brand": brand,
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code, _name in settings.LANGUAGES],
+        "support_is_mail": "@" in contact and "://" not in contact,
+        "support_is_link": contact.startswith("https://"),
+    }
+    return render(request, template, context, status=status)
+
+
+# Each language named in itself, as a switcher shows them.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "it": "Italiano"}
+
+
 @require_GET
+@in_chosen_language
 def index(request):
     context = status_page.overview(language=_language())
     context["form"] = SubscribeForm()
-    return render(request, "comms/status/index.html", context)
+    return _render(request, "comms/status/index.html", context)
 
 
 @require_GET
+@in_chosen_language
 def incident(request, number):
     found = status_page.incident_detail(number, language=_language())
     if found is None:
         raise Http404(_("No such public incident."))
-    return render(request, "comms/status/incident.html", {"incident": found, "form": SubscribeForm()})
+    return _render(request, "comms/status/incident.html", {"incident": found, "form": SubscribeForm()})
 
 
 SUBSCRIBE_WINDOW = 3600  # seconds
@@ -49,7 +89,7 @@ SUBSCRIBE_PER_ADDRESS = 3  # confirmation messages one address may be sent in th
 
 
 def _too_many(request, wait):
-    response = render(
+    response = _render(
         request,
         "comms/status/message.html",
         {"title": _("Too many requests"), "text": _("Please try again later.")},
@@ -71,7 +111,7 @@ def subscribe(request):
     if not form.is_valid():
         context = status_page.overview(language=_language())
         context["form"] = form
-        return render(request, "comms/status/index.html", context, status=400)
+        return _render(request, "comms/status/index.html", context, status=400)
     address = form.cleaned_data["email"].strip().lower()
     wait = ratelimits.exceeded("subscribe-address", address, limit=SUBSCRIBE_PER_ADDRESS, window=SUBSCRIBE_WINDOW)
     if wait:
@@ -103,7 +143,7 @@ def subscribe(request):
             )
             stakeholders.hand_out_on_commit(key)
     # The same answer whether or not the address was known: the page reveals no subscriber.
-    return render(
+    return _render(
         request,
         "comms/status/message.html",
         {
@@ -123,20 +163,20 @@ def confirm(request, token):
     try:
         payload = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:
-        return render(
+        return _render(
             request,
             "comms/status/message.html",
             {"title": _("Link expired"), "text": _("This confirmation link is invalid or expired: subscribe again.")},
             status=400,
         )
     if request.method == "GET":
-        return render(request, "comms/status/confirm.html", {"token": token})
+        return _render(request, "comms/status/confirm.html", {"token": token})
     updated = Subscriber.objects.filter(pk=payload["s"], address=payload["a"], group=None).update(
         confirmed_at=timezone.now()
     )
     if not updated:
         raise Http404(_("No such subscription."))
-    return render(
+    return _render(
         request,
         "comms/status/message.html",
         {"title": _("Subscribed"), "text": _("You will receive the public status updates by e-mail.")},
@@ -158,16 +198,16 @@ def unsubscribe(request, token):
     try:
         payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
-        return render(
+        return _render(
             request,
             "comms/status/message.html",
             {"title": _("Invalid link"), "text": _("This unsubscribe link is not valid.")},
             status=400,
         )
     if request.method == "GET":
-        return render(request, "comms/status/unsubscribe.html", {"token": token})
+        return _render(request, "comms/status/unsubscribe.html", {"token": token})
     _unsubscribe(payload)
-    return render(
+    return _render(
         request,
         "comms/status/message.html",
         {"title": _("Unsubscribed"), "text": _("You will not receive these status updates any more.")},

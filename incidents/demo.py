@@ -7,7 +7,12 @@ from rotations.models import EscalationPolicy, EscalationStep, Schedule
 def load(*, stdout, admin):
     website, _ = Service.objects.get_or_create(
         slug="website",
-        defaults={"name": "Website", "description": "The public website and its API."},
+        defaults={
+            "name": "Website",
+            "description": "The public website and its API.",
+            "public_name": "Online shop",
+            "public_description": "Browsing, checkout and your account.",
+        },
     )
     for kind, name in ((Integration.Kind.EVENTS_V2, "Events API"), (Integration.Kind.ALERTMANAGER, "Alertmanager")):
         Integration.objects.get_or_create(service=website, kind=kind, defaults={"name": name})

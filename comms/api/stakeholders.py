@@ -1,8 +1,10 @@
 """API: stakeholder groups, an incident's status updates, and the public status as JSON."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -19,7 +21,7 @@ from comms.models import (
     validate_subscriber_address,
 )
 from comms.stakeholder_messages import public_incident_url, render_markdown
-from incidents.models import Incident
+from incidents.models import Incident, PublicStatus
 from project.admin import sees_secrets
 from project.serializers import InstantField, UserSummarySerializer
 from project.text import conceal
@@ -128,6 +130,7 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
             "message",
             "message_html",
             "public",
+            "service_status",
             "next_update_at",
             "eta",
             "author",
@@ -136,13 +139,24 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
 
     def get_message_html(self, update) -> str:
 
-        return str(render_markdown(update.message))
+        return str(render_markdown(update.text_in(get_language() or settings.LANGUAGE_CODE)))
 
 
 class PostStatusUpdateSerializer(serializers.Serializer):
     phase = serializers.ChoiceField(choices=Phase.choices)
     message = serializers.CharField(max_length=status_updates.MAX_MESSAGE_LENGTH, trim_whitespace=True)
     public = serializers.BooleanField(default=True)
+    service_status = serializers.ChoiceField(
+        choices=PublicStatus.choices,
+        required=False,
+        help_text="Sets the public status of the incident's service with this update (the status page shows it).",
+    )
+    public_title = serializers.CharField(
+        max_length=status_updates.MAX_PUBLIC_TITLE,
+        required=False,
+        allow_blank=True,
+        help_text="What the status page calls the incident (empty: the service's public name).",
+    )
     next_update_at = InstantField(required=False, allow_null=True)
     eta = InstantField(required=False, allow_null=True)
 
@@ -176,7 +190,8 @@ class StatusUpdateViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
 
 
 class PublicStatusView(APIView):
-    """The public status page as JSON: services, their state and history, active incidents."""
+    """The public status page as JSON (in the language of Accept-Language): services, their public status and
+    history, active public incidents. Severity codes, role names and alert texts never appear."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
@@ -186,13 +201,17 @@ class PublicStatusView(APIView):
         data = status_page.overview(with_history=True)
         return Response(
             {
+                "organisation": data["brand"]["org_name"],
                 "status": data["overall"],
+                "description": str(data["overall_label"]),
                 "generated_at": data["now"].isoformat(),
                 "services": [
                     {
-                        "name": row["service"].name,
+                        "name": row["name"],
                         "slug": row["service"].slug,
-                        "state": row["state"],
+                        "description": row["description"],
+                        "status": row["state"],
+                        "status_label": str(row["state_label"]),
                         "history": row["history"],
                     }
                     for row in data["services"]
@@ -206,10 +225,11 @@ def _incident_json(incident):
 
     return {
         "number": incident.number,
-        "title": incident.title,
+        "title": incident.public_label,
         "service": incident.service.slug,
-        "severity": incident.severity,
-        "state": incident.state,
+        "service_name": incident.service.public_label,
+        "impact": incident.impact,
+        "status": incident.state,
         "phase": incident.phase,
         "next_update_at": incident.next_update_at.isoformat() if incident.next_update_at else None,
         "eta": incident.eta.isoformat() if incident.eta else None,
@@ -218,6 +238,7 @@ def _incident_json(incident):
             {
                 "phase": u.phase,
                 "message": str(u.html),
+                "service_status": u.service_status or None,
                 "next_update_at": u.next_update_at.isoformat() if u.next_update_at else None,
                 "eta": u.eta.isoformat() if u.eta else None,
                 "posted_at": u.posted_at.isoformat(),

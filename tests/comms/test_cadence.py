@@ -41,9 +41,7 @@ def incident(service, run_tasks, responder, teammate):
 
 
 def reminders(incident):
-    return list(
-        TimelineEntry.objects.filter(incident=incident, kind="update_reminder").values_list("message", flat=True)
-    )
+    return [entry.text for entry in TimelineEntry.objects.filter(incident=incident, kind="update_reminder")]
 
 
 def inbox():

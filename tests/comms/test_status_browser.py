@@ -16,7 +16,13 @@ def test_visitor_reads_the_status_page_and_subscribes(chromium, live_url):
     website = ServiceFactory(name="Website", slug="website")
     ServiceFactory(name="Billing", slug="billing")
     incident = IncidentFactory(service=website, severity="SEV1", title="Checkout answers 502")
-    status_updates.post(incident, phase="investigating", message="Looking into it.")
+    status_updates.post(
+        incident,
+        phase="investigating",
+        message="Looking into it.",
+        public_title="Checkout errors",
+        service_status="major_outage",
+    )
     status_updates.post(
         incident,
         phase="identified",
@@ -29,9 +35,9 @@ def test_visitor_reads_the_status_page_and_subscribes(chromium, live_url):
     page.goto(live_url + "/status/")
 
     assert page.locator("#overall").inner_text() == "Major outage"
-    assert page.title() == "Status"
+    assert page.title() == "Piquet status"
     card = page.locator(f"#incident-{incident.number}")
-    assert "Checkout answers 502" in card.inner_text()
+    assert "Checkout errors" in card.inner_text() and "Checkout answers 502" not in card.inner_text()
     updates = card.locator(".update")
     assert updates.count() == 2
     assert updates.nth(0).locator(".phase").inner_text() == "Identified"
@@ -42,9 +48,9 @@ def test_visitor_reads_the_status_page_and_subscribes(chromium, live_url):
     assert page.locator("#service-billing .state").inner_text() == "Operational"
     assert page.locator("#service-website ol.bars li").count() == 90
 
-    page.get_by_role("link", name="Checkout answers 502").click()
+    page.get_by_role("link", name="Checkout errors").click()
     page.wait_for_url(f"**/status/incidents/{incident.number}/")
-    assert page.locator("h1").inner_text() == "Checkout answers 502"
+    assert page.locator("h1").inner_text() == "Checkout errors"
 
     page.fill("input[name=email]", "reader@example.com")
     page.get_by_role("button", name="Subscribe").click()
