@@ -200,3 +200,18 @@ def test_raising_the_severity_tells_stakeholders_and_shortens_the_cadence(servic
     assert reminders(incident) == []
     at(40)
     assert len(reminders(incident)) == 1
+
+
+def test_lowering_the_severity_keeps_the_promised_update_and_then_stops_the_cadence(incident, at, responder):
+    # The first notice promised an update by T0 + 30 min; the incident is then found to be cosmetic.
+    with time_machine.travel(T0 + dt.timedelta(minutes=10), tick=False):
+        lifecycle.change_severity(incident, severity="SEV4", reason="Only the footer is wrong", by=responder)
+    at(11)
+    assert reminders(incident) == []
+    at(30)
+    assert len(reminders(incident)) == 1  # the stakeholders still get the update they were promised
+    with time_machine.travel(T0 + dt.timedelta(minutes=32), tick=False):
+        status_updates.post(incident, phase="monitoring", message="Cosmetic only; fixed tomorrow.", by=responder)
+    at(200)
+    assert len(reminders(incident)) == 1  # SEV4 has no cadence: nobody is chased any more
+    assert UpdateCadence.objects.get(incident=incident).due_at is None

@@ -283,3 +283,27 @@ def test_first_notices_published_before_become_internal(service):
     old.refresh_from_db()
     person.refresh_from_db()
     assert old.public is False and person.public is True
+
+
+def test_a_component_status_set_through_the_api_shows_on_the_page_and_the_json(visitor, service, api_for, manager):
+    response = api_for(manager).patch(
+        f"/api/v1/services/{service.pk}/",
+        {
+            "public_name": "Online shop",
+            "public_description": "Browsing and checkout",
+            "public_status": "degraded_performance",
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    page = visitor.get("/status/").content.decode()
+    assert re.search(
+        r'id="service-website".*?Online shop.*?class="state degraded_performance">Degraded performance.*?'
+        r"Browsing and checkout",
+        page,
+        re.S,
+    )
+    assert 'class="banner degraded_performance"' in page
+    [row] = visitor.get("/api/v1/status/").json()["services"]
+    assert row["name"] == "Online shop" and row["status"] == "degraded_performance"
+    assert row["history"][-1]["status"] == "degraded_performance"

@@ -369,3 +369,12 @@ def test_next_allowed_at_is_null_beyond_five_weeks(ci, service):
     body = ask(ci, service="website", at=FRIDAY_3PM).json()
     assert body["allowed"] is False
     assert body["next_allowed_at"] is None
+
+
+def test_the_incident_freeze_follows_a_severity_change(ci, service, responder):
+    incident = IncidentFactory(service=service, severity="SEV3", title="Cosmetic glitch")
+    assert ask(ci, service="website", at=THURSDAY_10AM).json()["allowed"] is True
+    lifecycle.change_severity(incident, severity="SEV1", reason="Checkout fails for everyone", by=responder)
+    assert ask(ci, service="website", at=THURSDAY_10AM).json()["allowed"] is False
+    lifecycle.change_severity(incident, severity="SEV3", reason="Only the footer is wrong", by=responder)
+    assert ask(ci, service="website", at=THURSDAY_10AM).json()["allowed"] is True
