@@ -3,10 +3,11 @@
 import secrets
 import time
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -236,6 +237,22 @@ class Integration(models.Model):
 class IncidentQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=Status.RESOLVED)
+
+    def involving(self, user):
+        """Incidents that paged this person or where they hold a role ("mine")."""
+        return self.filter(_involves(user))
+
+    def mine_first(self, user):
+        """Annotated with `is_mine` (see `involving`), to be ordered by it."""
+        return self.annotate(is_mine=_involves(user))
+
+
+def _involves(user):
+    # Pages and roles are declared after incidents (incidents.models.paging, .process).
+    page, role = apps.get_model("incidents", "Page"), apps.get_model("incidents", "IncidentRole")
+    return Exists(page.objects.filter(incident=OuterRef("pk"), user=user)) | Exists(
+        role.objects.filter(incident=OuterRef("pk"), user=user)
+    )
 
 
 class IncidentCounter(models.Model):
