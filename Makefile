@@ -64,10 +64,10 @@ test-deps:
 			|| echo "Could not install$$missing: the tests that need them will skip (or fail under PIQUET_STRICT_TESTS=1)."; \
 	fi
 
-## make messages: regenerate the French catalogues from the project root (strings of comms/ go to
-## comms/locale/, every other string to locale/), keeping their translations, then compile them.
+## make messages: regenerate the French, German and Italian catalogues from the project root (strings of
+## comms/ go to comms/locale/, every other string to locale/), keeping their translations, then compile them.
 messages: install-dev
-	DJANGO_SETTINGS_MODULE=project.settings_test $(BIN)/python manage.py makemessages -l fr \
+	DJANGO_SETTINGS_MODULE=project.settings_test $(BIN)/python manage.py makemessages -l fr -l de -l it \
 		--ignore=.venv --ignore=benchmarks --ignore=tests --ignore=var
 	DJANGO_SETTINGS_MODULE=project.settings_test $(BIN)/python manage.py compilemessages --ignore=.venv
 
