@@ -224,7 +224,10 @@ class StatusPageSettings(models.Model):
     """The status page's branding; each empty field falls back to its PIQUET_ORG_* / PIQUET_SUPPORT_CONTACT setting."""
 
     org_name = models.CharField(
-        _("organisation name"), max_length=200, blank=True, help_text=_("The page title reads '<organisation> status'.")
+        _("organisation name"),
+        max_length=200,
+        blank=True,
+        help_text=_("The page title reads 'Acme status' when this is Acme."),
     )
     logo_url = models.URLField(
         _("logo URL"),

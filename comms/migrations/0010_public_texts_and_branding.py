@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             name='StatusPageSettings',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('org_name', models.CharField(blank=True, help_text="The page title reads '<organisation> status'.", max_length=200, verbose_name='organisation name')),
+                ('org_name', models.CharField(blank=True, help_text="The page title reads 'Acme status' when this is Acme.", max_length=200, verbose_name='organisation name')),
                 ('logo_url', models.URLField(blank=True, help_text='An https:// image shown at the top of the page.', max_length=500, validators=[django.core.validators.URLValidator(schemes=['https'])], verbose_name='logo URL')),
                 ('home_url', models.URLField(blank=True, help_text='Where the logo and the name link to.', max_length=500, verbose_name='home link')),
                 ('support_contact', models.CharField(blank=True, help_text='An e-mail address or an https:// link where customers reach support.', max_length=300, verbose_name='support contact')),

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='service',
             name='auto_publish',
-            field=models.BooleanField(default=False, help_text="Off: an incident appears on the status page when a person posts a public update. On: a new incident that informs stakeholders posts 'We are investigating an issue affecting <public name>' by itself (never the alert's text).", verbose_name='publish new incidents automatically'),
+            field=models.BooleanField(default=False, help_text="Off: an incident appears on the status page when a person posts a public update. On: a new incident that informs stakeholders posts 'We are investigating an issue affecting' and the service's public name by itself (never the alert's text).", verbose_name='publish new incidents automatically'),
         ),
         migrations.AddField(
             model_name='service',

@@ -96,8 +96,8 @@ class Service(models.Model):
         default=False,
         help_text=_(
             "Off: an incident appears on the status page when a person posts a public update. On: a new "
-            "incident that informs stakeholders posts 'We are investigating an issue affecting <public "
-            "name>' by itself (never the alert's text)."
+            "incident that informs stakeholders posts 'We are investigating an issue affecting' and the "
+            "service's public name by itself (never the alert's text)."
         ),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
