@@ -307,3 +307,23 @@ def test_a_component_status_set_through_the_api_shows_on_the_page_and_the_json(v
     [row] = visitor.get("/api/v1/status/").json()["services"]
     assert row["name"] == "Online shop" and row["status"] == "degraded_performance"
     assert row["history"][-1]["status"] == "degraded_performance"
+
+
+@pytest.mark.parametrize(
+    ("language", "operational", "services"),
+    [
+        ("de", "Alle Systeme in Betrieb", "Services"),
+        ("it", "Tutti i sistemi sono operativi", "Servizi"),
+        ("fr", "Tous les systèmes sont opérationnels", "Services"),
+    ],
+)
+def test_the_status_page_speaks_german_italian_and_french(visitor, service, language, operational, services):
+    for page in (
+        visitor.get("/status/", HTTP_ACCEPT_LANGUAGE=f"{language}-CH,{language};q=0.9").content.decode(),
+        visitor.get(f"/status/?lang={language}", HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+    ):
+        assert f'<html lang="{language}">' in page
+        assert operational in page and f"<h2>{services}</h2>" in page
+        assert "All systems operational" not in page
+    english = visitor.get("/status/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in english and "All systems operational" in english
