@@ -85,7 +85,8 @@ def inbound_message(request):
         return _refused()
     user = _person_for(request.POST.get("From", ""))
     if user is None:
-        return twiml(f"<Message>{escape(_('This number is not known to Piquet.'))}</Message>")
+        unknown = _("This number is not known to Piquet.")  # outside the f-string, so makemessages finds it
+        return twiml(f"<Message>{escape(unknown)}</Message>")
     with translation.override(person_language(user)):
         match = COMMAND.match(request.POST.get("Body", ""))
         if not match:
@@ -123,7 +124,8 @@ def voice(request, token):
             "title": incident.title,
         }
         action = escape(settings.PIQUET_BASE_URL + request.path, {'"': "&quot;"})
+        goodbye = _("No key pressed. Goodbye.")
         return twiml(
             f'<Gather numDigits="1" action="{action}" method="POST"><Say>{escape(prompt)}</Say></Gather>'
-            f"<Say>{escape(_('No key pressed. Goodbye.'))}</Say>"
+            f"<Say>{escape(goodbye)}</Say>"
         )
