@@ -267,3 +267,25 @@ def test_checker_allows_local_imports_in_commands_worker_and_ready_and_flags_lon
     ready = "class Config:\n    def ready(self):\n        from project import roles\n"
     assert check_source(ready, "project/apps.py") == []
     assert [o.text for o in check_source("x = 1\n" * 601, "people/models.py")] == ["has 601 lines (at most 600)"]
+
+
+TRANSLATORS = {"_", "gettext", "gettext_lazy", "ngettext", "pgettext", "gettext_noop"}
+
+
+def translations_inside_f_strings(source):
+    """Lines where a translation call sits inside an f-string: makemessages (xgettext) never sees it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.JoinedStr):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) in TRANSLATORS:
+                    found.append(inner.lineno)
+    return found
+
+
+def test_every_translated_string_can_be_extracted():
+    lines = []
+    for path, file in project_modules():
+        lines += [f"{path}:{line}" for line in translations_inside_f_strings(file.read_text(encoding="utf-8"))]
+    assert not lines, "translated inside an f-string (move the string out of it): " + ", ".join(lines)
+    assert translations_inside_f_strings('f"<Say>{escape(_(\'Goodbye.\'))}</Say>"') == [1]
