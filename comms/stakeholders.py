@@ -17,7 +17,6 @@ from django.utils.translation import gettext_noop
 
 from comms.models import Delivery, StakeholderGroup, StatusUpdate, Subscriber
 from comms.stakeholder_messages import build
-from comms.wording import msgid
 from delivery.outbox import Outbox
 from delivery.transports import Target
 from incidents import timeline
@@ -149,7 +148,7 @@ def fan_out(update_id, *, now=None):
             if groups
             else gettext_noop("%(kind)s sent to %(count)s address(es), no stakeholder group."),
             params={
-                "kind": msgid(update.get_kind_display()),
+                "kind": timeline.label(StatusUpdate.Kind(update.kind)),
                 "count": count,
                 "groups": ", ".join(g.name for g in groups),
             },

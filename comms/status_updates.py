@@ -13,7 +13,6 @@ from django.utils.translation import gettext_noop
 from comms import cadence
 from comms.models import Phase, StatusUpdate
 from comms.stakeholder_messages import fill, fill_all
-from comms.wording import msgid
 from incidents import timeline
 from incidents.models import Incident, PublicStatus, SeverityDefinition
 from incidents.public_status import set_public_status
@@ -159,8 +158,8 @@ def post(
             timeline.Kind.STATUS_UPDATE,
             gettext_noop("%(kind)s (%(phase)s, %(visibility)s): %(message)s"),
             params={
-                "kind": msgid(update.get_kind_display()),
-                "phase": msgid(update.get_phase_display()),
+                "kind": timeline.label(StatusUpdate.Kind(update.kind)),
+                "phase": timeline.label(Phase(update.phase)),
                 "visibility": timeline.translated(gettext_noop("public") if public else gettext_noop("internal")),
                 "message": message[:500],
             },

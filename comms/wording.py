@@ -6,15 +6,6 @@ $public_name and $impact for what the public reads ($service and $title are
 never used in a public text: they are internal names and the alert's words).
 """
 
-from django.utils import translation
-
-
-def msgid(label):
-    """The untranslated text of a lazy label (a choice's), for a timeline parameter read in each reader's language."""
-    with translation.override("en"):
-        return {"msgid": str(label)}
-
-
 DEFAULT_TEMPLATES = {
     "first_notice": {
         "en": (
