@@ -1,13 +1,26 @@
 """Escalation policies: the call chain a service's incidents climb."""
 
+import copy
 import functools
+import time
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+# A policy's steps are kept this long per process, like the integrations behind keys
+# (incidents.models.core): a new incident then reads none of them. A change made in this
+# process is seen at once (the signals at the end), one made elsewhere within these seconds.
+CHAIN_CACHE_SECONDS = 5
+_chains = {}
+
+
+def forget_chains(**_signal):
+    _chains.clear()
 
 
 class EscalationPolicy(models.Model):
@@ -40,7 +53,18 @@ class EscalationPolicy(models.Model):
         }
 
     def _steps_snapshot(self):
-        """The steps and their targets, read in one query (a new incident's escalation is written with it)."""
+        """The steps and their targets, read in one query, or kept from a moment ago (see CHAIN_CACHE_SECONDS)."""
+        now = time.monotonic()
+        cached = _chains.get(self.pk)
+        if cached is not None and cached[0] > now:
+            return copy.deepcopy(cached[1])
+        steps = self._read_steps()
+        if len(_chains) > 1_000:
+            _chains.clear()
+        _chains[self.pk] = (now + CHAIN_CACHE_SECONDS, steps)
+        return copy.deepcopy(steps)
+
+    def _read_steps(self):
         chain = {}
         with connection.cursor() as cursor:
             cursor.execute(_chain_sql(), {"policy": self.pk})
@@ -137,3 +161,10 @@ def _step(minutes, people, schedules):
         "targets": [{"type": "user", "id": pk} for pk in sorted(people)]
         + [{"type": "schedule", "id": pk} for pk in sorted(schedules)],
     }
+
+
+for _model in (EscalationPolicy, EscalationStep, "rotations.Schedule", settings.AUTH_USER_MODEL):
+    post_save.connect(forget_chains, sender=_model, dispatch_uid=f"forget-chains-save-{_model}")
+    post_delete.connect(forget_chains, sender=_model, dispatch_uid=f"forget-chains-delete-{_model}")
+for _through in (EscalationStep.users.through, EscalationStep.schedules.through):
+    m2m_changed.connect(forget_chains, sender=_through, dispatch_uid=f"forget-chains-{_through.__name__}")

@@ -134,3 +134,13 @@ def test_a_new_incident_takes_the_whole_chain_in_one_query(api_for, manager, sch
     # The API shows the same chain, from prefetched steps.
     listed = api_for(manager).get(f"/api/v1/escalation-policies/{policy.pk}/").json()["steps"]
     assert listed == snapshot["steps"]
+    # The next incident moments later reads nothing; a change of the chain is seen at once.
+    with django_assert_num_queries(0):
+        assert policy.snapshot() == snapshot
+    body["steps"] = [{"escalate_after_minutes": 7, "targets": [{"type": "user", "id": people[1].pk}]}]
+    assert api_for(manager).put(f"/api/v1/escalation-policies/{policy.pk}/", body, format="json").status_code == 200
+    assert policy.snapshot()["steps"] == [
+        {"escalate_after_minutes": 7, "targets": [{"type": "user", "id": people[1].pk}]}
+    ]
+    EscalationPolicy.objects.get().steps.get().users.add(people[2])
+    assert len(policy.snapshot()["steps"][0]["targets"]) == 2
