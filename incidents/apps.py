@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = _("Incidents")
+
+    def ready(self):
+        # The audit trail of services, integrations and severities.
+        from auditlog.registry import auditlog as audit
+
+        from incidents.models import Integration, Service, SeverityDefinition
+
+        audit.register(Service)
+        audit.register(Integration, mask_fields=["key"])
+        audit.register(SeverityDefinition)

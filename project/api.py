@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, pagination, parsers, permissions, status
 from rest_framework.response import Response
 
-from project import clock, ratelimits
+from project import audit, clock, ratelimits
 from project.jsonbody import parse_json
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if ratelimits.blocked("token", address, limit=TOKEN_FAILURES):
             raise exceptions.Throttled(wait=TOKEN_WINDOW)
         try:
-            return super().authenticate(request)
+            found = super().authenticate(request)
         except exceptions.AuthenticationFailed:
             ratelimits.exceeded("token", address, limit=TOKEN_FAILURES, window=TOKEN_WINDOW)
             raise
+        if found is not None:
+            audit.act_as(found[0])
+        return found

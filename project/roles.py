@@ -24,8 +24,8 @@ RESPONDER_MODELS = {
 MANAGER_EXCLUDED = {("incidents", "incident"), ("incidents", "alert"), ("incidents", "timelineentry")}
 
 
-# Managers look after people too: their contact methods and notification rules.
-MANAGER_EXTRA = {("auth", "view_user"), ("auth", "add_user"), ("auth", "change_user")}
+# Managers look after people too (their contact methods and notification rules), and read the audit trail.
+MANAGER_EXTRA = {("auth", "view_user"), ("auth", "add_user"), ("auth", "change_user"), ("auditlog", "view_logentry")}
 
 
 def permissions_for(role):

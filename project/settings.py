@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "auditlog",
     # Ours, lowest first: each app imports only the apps above it in this list.
     "project",
     "people",
@@ -91,10 +92,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",  # the admin user is the audit actor (the API sets its own)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# The audit trail of configuration (registered in each app's ready()): a secret is stored as its last four
+# characters, never whole.
+AUDITLOG_MASK_CALLABLE = "project.text.mask_key"
 
 ROOT_URLCONF = "project.urls"
 

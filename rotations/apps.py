@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class RotationsConfig(AppConfig):
     name = "rotations"
     verbose_name = _("On-call schedules")
+
+    def ready(self):
+        # The audit trail of schedules, their layers and overrides, escalation policies.
+        from auditlog.registry import auditlog as audit
+
+        from rotations.models import (
+            CalendarFeed,
+            EscalationPolicy,
+            EscalationStep,
+            Layer,
+            Override,
+            Participant,
+            Schedule,
+        )
+
+        for model in (Schedule, Layer, Participant, Override, EscalationPolicy):
+            audit.register(model)
+        audit.register(EscalationStep, m2m_fields={"users", "schedules"})
+        audit.register(CalendarFeed, mask_fields=["token"])

@@ -288,4 +288,4 @@ def test_every_translated_string_can_be_extracted():
     for path, file in project_modules():
         lines += [f"{path}:{line}" for line in translations_inside_f_strings(file.read_text(encoding="utf-8"))]
     assert not lines, "translated inside an f-string (move the string out of it): " + ", ".join(lines)
-    assert translations_inside_f_strings('f"<Say>{escape(_(\'Goodbye.\'))}</Say>"') == [1]
+    assert translations_inside_f_strings("f\"<Say>{escape(_('Goodbye.'))}</Say>\"") == [1]
