@@ -1,5 +1,8 @@
 """People in the admin: their contact methods, notification rules and preferences."""
 
+import functools
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -9,6 +12,8 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -18,11 +23,55 @@ from project.roles import ROLE_NAMES
 
 
 class OwnRowsOnly:
-    """Everyone sees their own contact methods and rules; Managers see everyone's."""
+    """Everyone keeps their own rows (contact methods, rules, profile) themselves; Managers keep everyone's.
+
+    A person who is not a Manager sees, adds, changes and deletes only rows of their own, without a
+    "person" field: the row is theirs.
+    """
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)
         return rows if sees_secrets(request.user) else rows.filter(user=request.user)
+
+    def _own(self, request, obj):
+        return obj is None or obj.user_id == request.user.pk
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) if sees_secrets(request.user) else self._own(request, obj)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) or request.user.is_staff
+
+    def has_change_permission(self, request, obj=None):
+        if sees_secrets(request.user):
+            return super().has_change_permission(request, obj)
+        return request.user.is_staff and self._own(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if sees_secrets(request.user):
+            return super().has_delete_permission(request, obj)
+        return request.user.is_staff and self._own(request, obj)
+
+    def get_exclude(self, request, obj=None):
+        own = () if sees_secrets(request.user) else ("user",)
+        return (*(super().get_exclude(request, obj) or ()), *own)
+
+    def get_autocomplete_fields(self, request):
+        fields = super().get_autocomplete_fields(request)
+        return fields if sees_secrets(request.user) else [f for f in fields if f != "user"]
+
+    def save_model(self, request, obj, form, change):
+        if not sees_secrets(request.user):
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "contact_method" and not sees_secrets(request.user):
+            kwargs["queryset"] = ContactMethod.objects.filter(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(ContactMethod)
@@ -41,6 +90,50 @@ class NotificationRuleAdmin(OwnRowsOnly, admin.ModelAdmin):
     list_select_related = ["user", "contact_method"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "contact_method"]
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.TypedChoiceField(
+        label=_("time zone"),
+        required=False,
+        choices=(),
+        help_text=Profile._meta.get_field("time_zone").help_text,
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [("", _("— the installation's —")), *((z, z) for z in zone_names())]
+
+
+@functools.cache
+def zone_names():
+    return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+@admin.register(Profile)
+class ProfileAdmin(OwnRowsOnly, admin.ModelAdmin):
+    """ "My profile": a person's language, time zone and notification preferences."""
+
+    form = ProfileForm
+    list_display = ["user", "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+    list_filter = ["language"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+
+    def changelist_view(self, request, extra_context=None):
+        if sees_secrets(request.user):
+            return super().changelist_view(request, extra_context)
+        # Everyone else has one profile: theirs, made on first visit.
+        profile, _created = Profile.objects.get_or_create(user=request.user)
+        return HttpResponseRedirect(reverse("admin:people_profile_change", args=[profile.pk]))
+
+    def get_fields(self, request, obj=None):
+        own = [] if not sees_secrets(request.user) else ["user"]
+        return [*own, "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
 
 
 class ProfileInline(admin.StackedInline):

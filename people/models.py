@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from project import outbound
+from project.clock import validate_time_zone
 from project.text import conceal, generate_secret, mask_address
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -172,6 +173,16 @@ class Profile(models.Model):
         choices=settings.LANGUAGES,
         default=settings.LANGUAGE_CODE,
         help_text=_("Language of the pages and messages this person receives."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_(
+            "Where you are, as an IANA name (e.g. Europe/Zurich): times are shown to you there. "
+            "Empty: the installation's time zone (TIME_ZONE)."
+        ),
     )
     notify_on_acknowledge = models.BooleanField(
         _("tell me when an incident I was paged for is acknowledged"), default=True

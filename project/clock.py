@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 
@@ -28,6 +29,18 @@ def get_zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ClockError(
             _("Unknown time zone %(name)s; use an IANA name such as Europe/Zurich.") % {"name": repr(name)}
+        ) from None
+
+
+def validate_time_zone(value):
+    """A model field's validator: an IANA zone name (the same refusal as get_zone, as a form error)."""
+    try:
+        get_zone(value)
+    except ClockError:
+        raise ValidationError(
+            _("Unknown time zone %(value)s; use an IANA name such as Europe/Zurich."),
+            code="invalid_time_zone",
+            params={"value": repr(value)},
         ) from None
 
 

@@ -10,21 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from project import clock
-from project.clock import ClockError, get_zone
+from project.clock import ClockError, get_zone, validate_time_zone  # noqa: F401 (migrations name it here)
 from rotations import plans
 from rotations.policies import EscalationPolicy, EscalationStep
 from rotations.restrictions import ScheduleError, parse_restrictions
-
-
-def validate_time_zone(value):
-    try:
-        get_zone(value)
-    except ClockError:
-        raise ValidationError(
-            _("Unknown time zone %(value)s; use an IANA name such as Europe/Zurich."),
-            code="invalid_time_zone",
-            params={"value": repr(value)},
-        ) from None
 
 
 def validate_restrictions(value):

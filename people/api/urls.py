@@ -8,5 +8,6 @@ router.register("contact-methods", views.ContactMethodViewSet, basename="user-co
 router.register("notification-rules", views.NotificationRuleViewSet, basename="user-notification-rule")
 
 urlpatterns = [
+    path("api/v1/users/<int:user_pk>/profile/", views.ProfileView.as_view(), name="user-profile"),
     path("api/v1/users/<int:user_pk>/", include(router.urls)),
 ]

@@ -1,13 +1,14 @@
-"""How people are reached: their contact methods and notification rules.
+"""How people are reached: their contact methods, notification rules and profile.
 
 A person manages their own; Managers manage anyone's.
 """
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import generics, permissions, serializers, viewsets
 
-from people.models import MAX_RULE_DELAY_MINUTES, ContactMethod, NotificationRule, validate_address
+from people.models import MAX_RULE_DELAY_MINUTES, ContactMethod, NotificationRule, Profile, validate_address
+from project import clock
 
 
 class OwnerOrManager(permissions.BasePermission):
@@ -92,3 +93,34 @@ class NotificationRuleViewSet(_PerUserViewSet):
 
     queryset = NotificationRule.objects.select_related("contact_method")
     serializer_class = NotificationRuleSerializer
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    time_zone = serializers.CharField(
+        max_length=64, allow_blank=True, required=False, help_text="An IANA name; empty: the installation's zone."
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+
+    def validate_time_zone(self, value):
+        if value:
+            try:
+                clock.get_zone(value)
+            except clock.ClockError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value
+
+
+class ProfileView(generics.RetrieveUpdateAPIView):
+    """A person's language, time zone and notification preferences (their own, or anyone's for Managers)."""
+
+    permission_classes = [OwnerOrManager]
+    serializer_class = ProfileSerializer
+    queryset = Profile.objects.all()
+
+    def get_object(self):
+        person = get_object_or_404(get_user_model(), pk=self.kwargs["user_pk"])
+        profile, _created = Profile.objects.get_or_create(user=person)
+        return profile
