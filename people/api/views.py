@@ -4,11 +4,13 @@ A person manages their own; Managers manage anyone's.
 """
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, permissions, serializers, viewsets
 
 from people.models import MAX_RULE_DELAY_MINUTES, ContactMethod, NotificationRule, Profile, validate_address
 from project import clock
+from project.api import as_id
 
 
 class OwnerOrManager(permissions.BasePermission):
@@ -18,6 +20,8 @@ class OwnerOrManager(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
+        if as_id(str(view.kwargs.get("user_pk"))) is None:
+            raise Http404  # an id beyond what the database stores: nobody
         if str(user.pk) == str(view.kwargs.get("user_pk")):
             return True
         return user.has_perm(f"people.change_{view.queryset.model._meta.model_name}")
@@ -66,11 +70,18 @@ class NotificationRuleSerializer(serializers.ModelSerializer):
         return attrs
 
 
+def person_or_404(user_pk):
+    """The person of a URL, or 404 (an id beyond what the database stores included)."""
+    if as_id(str(user_pk)) is None:
+        raise Http404
+    return get_object_or_404(get_user_model(), pk=user_pk)
+
+
 class _PerUserViewSet(viewsets.ModelViewSet):
     permission_classes = [OwnerOrManager]
 
     def get_person(self):
-        return get_object_or_404(get_user_model(), pk=self.kwargs["user_pk"])
+        return person_or_404(self.kwargs["user_pk"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -121,6 +132,6 @@ class ProfileView(generics.RetrieveUpdateAPIView):
     queryset = Profile.objects.all()
 
     def get_object(self):
-        person = get_object_or_404(get_user_model(), pk=self.kwargs["user_pk"])
+        person = person_or_404(self.kwargs["user_pk"])
         profile, _created = Profile.objects.get_or_create(user=person)
         return profile

@@ -79,3 +79,14 @@ def test_the_api_keeps_a_profile_for_its_owner_and_managers(api_for, responder, 
     bad = api_for(responder).patch(url, {"time_zone": "Nowhere/Land"}, format="json")
     assert bad.status_code == 400 and "time_zone" in bad.json()
     assert api_for(responder).get(url).json()["language"] == "fr"
+
+
+def test_an_id_beyond_the_database_is_a_404_not_a_server_error(api_for, manager):
+    huge = 107113135371580956049670144
+    for path in ("notification-rules/", "contact-methods/", "profile/"):
+        assert api_for(manager).get(f"/api/v1/users/{huge}/{path}").status_code == 404
+    method = ContactMethod.objects.create(user=manager, kind="email", address="mona@example.com")
+    response = api_for(manager).post(
+        f"/api/v1/users/{huge}/notification-rules/", {"delay_minutes": 100, "contact_method": method.pk}
+    )
+    assert response.status_code in (400, 404)
