@@ -108,14 +108,14 @@ def _history_cells(days, service_days, labels):
     return mark_safe("".join(cells))  # noqa: S308 (dates and translated labels of our own)
 
 
-def _daily_history(services, days, window_start, now, zone):
-    """{service id: {day: worst public status that day}} from the recorded changes, in two queries."""
+def _services_with_carried_status(window_start):
+    """Every service, with `carried`: its public status as the history window opens (None: never set)."""
     before = ServiceStatusChange.objects.filter(service=OuterRef("pk"), at__lt=window_start).order_by("-at", "-id")
-    carried = dict(
-        Service.objects.filter(pk__in=[s.pk for s in services])
-        .annotate(carried=Subquery(before.values("status")[:1]))
-        .values_list("pk", "carried")
-    )
+    return list(Service.objects.annotate(carried=Subquery(before.values("status")[:1])).order_by("name"))
+
+
+def _daily_history(services, days, window_start, now, zone):
+    """{service id: {day: worst public status that day}} from the changes recorded in the window (one query)."""
     changes = defaultdict(list)
     for service_id, status, at in (
         ServiceStatusChange.objects.filter(at__gte=window_start, at__lte=now)
@@ -125,7 +125,7 @@ def _daily_history(services, days, window_start, now, zone):
         changes[service_id].append((timezone.localtime(at, zone).date(), status))
     history = {}
     for service in services:
-        status = carried.get(service.pk) or OPERATIONAL
+        status = service.carried or OPERATIONAL
         pending = changes.get(service.pk, [])
         index, service_days = 0, {}
         for day in days:
@@ -152,7 +152,7 @@ def overview(*, now=None, language=None, with_history=False):
     today = timezone.localtime(now, zone).date()
     days = [today - timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1)]
     window_start = timezone.make_aware(timezone.datetime.combine(days[0], timezone.datetime.min.time()), zone)
-    services = list(Service.objects.order_by("name"))
+    services = _services_with_carried_status(window_start)
     history = _daily_history(services, days, window_start, now, zone)
     window = public_incidents().filter(
         Q(resolved_at__isnull=True) | Q(resolved_at__gte=window_start), created_at__lte=now
