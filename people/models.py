@@ -240,3 +240,50 @@ def paging_methods(user, *, immediate_only=False):
     if method is None and user.email:
         method = ContactMethod.objects.create(user=user, kind=ContactMethod.Kind.EMAIL, address=user.email)
     return [(method, 0)] if method else []
+
+
+class Team(models.Model):
+    """A group of people who own services, schedules, policies and the rest together."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Short name used in URLs and SSO."))
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams", verbose_name=_("members")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self):
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """A person in a team, as a member or as one of its managers."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        MANAGER = "manager", _("Team manager")
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships", verbose_name=_("person")
+    )
+    role = models.CharField(
+        _("team role"),
+        max_length=10,
+        choices=Role.choices,
+        default=Role.MEMBER,
+        help_text=_("Team managers manage the team's services, schedules, policies and other objects."),
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")]
+        ordering = ["team__name", "user__username"]
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+
+    def __str__(self):
+        return f"{self.user} · {self.team}"
