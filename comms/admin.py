@@ -15,11 +15,12 @@ from comms import incident_panel  # noqa: F401  (extends the incident page with 
 from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusPageSettings, StatusUpdate, Subscriber
 from comms.stakeholder_messages import update_event, update_parts
 from incidents.models import Incident, Service
+from people.teams import TeamScopedAdmin, TeamScopedInline
 from project.admin import ReadOnlyAdmin, SecretsByNeed
 from project.text import conceal
 
 
-class SubscriberInline(SecretsByNeed, admin.TabularInline):
+class SubscriberInline(TeamScopedInline, SecretsByNeed, admin.TabularInline):
     model = Subscriber
     secret_fields = ("address",)
     extra = 1
@@ -63,13 +64,14 @@ def channel_previews(group):
 
 
 @admin.register(StakeholderGroup)
-class StakeholderGroupAdmin(SecretsByNeed, admin.ModelAdmin):
+class StakeholderGroupAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     secret_fields = ("address",)
-    list_display = ["name", "min_severity", "service_names", "member_count", "subscriber_count"]
-    list_filter = ["min_severity", "services"]
+    list_display = ["name", "team", "min_severity", "service_names", "member_count", "subscriber_count"]
+    list_filter = ["team", "min_severity", "services"]
+    list_select_related = ["team"]
     search_fields = ["name", "members__username", "subscribers__address"]
     filter_horizontal = ["services", "members"]
-    fields = ["name", "min_severity", "services", "members", "preview"]
+    fields = ["name", "team", "min_severity", "services", "members", "preview"]
     readonly_fields = ["preview"]
     inlines = [SubscriberInline]
 
@@ -104,7 +106,8 @@ class StakeholderGroupAdmin(SecretsByNeed, admin.ModelAdmin):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(SecretsByNeed, admin.ModelAdmin):
+class SubscriberAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
+    team_path = "group__team"
     secret_fields = ("address", "secret")
     list_display = ["address", "concealed_address", "kind", "group", "language", "confirmed_at", "created_at"]
     list_filter = ["kind", "language", "group", ("confirmed_at", admin.EmptyFieldListFilter)]

@@ -16,3 +16,8 @@ class CommsConfig(AppConfig):
         audit.register(Subscriber, mask_fields=["address", "secret"])
         audit.register(MessageTemplate)
         audit.register(StatusPageSettings)
+
+        from people import teams
+
+        teams.owned(StakeholderGroup)
+        teams.owned(Subscriber, "group__team")

@@ -135,7 +135,7 @@ def _post_only(request, pk):
         return None, HttpResponseNotAllowed(["POST"])
     if not request.user.has_perm("incidents.change_incident"):
         raise PermissionDenied
-    return get_object_or_404(Incident, pk=pk), None
+    return get_object_or_404(Incident.objects.visible_to(request.user), pk=pk), None
 
 
 def _back(incident, anchor="stakeholders"):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from delivery.models import OutboxMessage
 from incidents.models import PublicStatus
-from people.models import CheckedAddress, ContactMethod, validate_address
+from people.models import CheckedAddress, ContactMethod, owning_team, validate_address
 from project.text import conceal, generate_secret, mask_address
 
 SEVERITY_CHOICES = [
@@ -32,6 +32,7 @@ class StakeholderGroup(models.Model):
     """People and outside addresses told about incidents of some services from some severity."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
+    team = owning_team()
     services = models.ManyToManyField(
         "incidents.Service",
         blank=True,

@@ -32,6 +32,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.public_status import set_public_status
+from people.teams import TeamScopedAdmin, TeamScopedInline, visible
 from project.admin import ReadOnlyAdmin, SecretsByNeed, sees_secrets
 
 SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
@@ -46,7 +47,7 @@ def badge(text, colour):
     )
 
 
-class IntegrationInline(SecretsByNeed, admin.TabularInline):
+class IntegrationInline(TeamScopedInline, SecretsByNeed, admin.TabularInline):
     model = Integration
     secret_fields = ("key", "copy_url")
     extra = 0
@@ -62,15 +63,23 @@ class IntegrationInline(SecretsByNeed, admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "public_status", "escalation_policy", "integration_count", "open_incident_count"]
-    list_select_related = ["escalation_policy"]
-    list_filter = ["public_status", "escalation_policy"]
+class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "team",
+        "public_status",
+        "escalation_policy",
+        "integration_count",
+        "open_incident_count",
+    ]
+    list_select_related = ["escalation_policy", "team"]
+    list_filter = ["team", "public_status", "escalation_policy"]
     search_fields = ["name", "slug", "description", "public_name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["escalation_policy"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "description", "escalation_policy", "chain"]}),
+        (None, {"fields": ["name", "slug", "team", "description", "escalation_policy", "chain"]}),
         (_("Status page"), {"fields": ["public_name", "public_description", "public_status", "auto_publish"]}),
     ]
     readonly_fields = ["chain"]
@@ -112,7 +121,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(SecretsByNeed, admin.ModelAdmin):
+class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
+    team_path = "service__team"
     secret_fields = ("key", "url")
     list_display = ["name", "service", "kind", "enabled", "created_at"]
     list_filter = ["kind", "enabled", "service"]
@@ -202,6 +212,14 @@ class IncidentAdmin(admin.ModelAdmin):
         if obj is None:
             return self.fields
         return self.lifecycle_fields + ["service", "title", "description", "severity"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "service":
+            kwargs["queryset"] = visible(Service.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -305,7 +323,7 @@ class IncidentAdmin(admin.ModelAdmin):
             return None, HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        return get_object_or_404(Incident, pk=pk), None
+        return get_object_or_404(self.get_queryset(request), pk=pk), None
 
     def _back(self, incident):
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))

@@ -15,3 +15,8 @@ class IncidentsConfig(AppConfig):
         audit.register(Service)
         audit.register(Integration, mask_fields=["key"])
         audit.register(SeverityDefinition)
+
+        from people import teams
+
+        teams.owned(Service)
+        teams.owned(Integration, "service__team")

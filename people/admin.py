@@ -3,6 +3,8 @@
 import functools
 import zoneinfo
 
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -12,13 +14,16 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Prefetch
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from people.models import ContactMethod, NotificationRule, Profile
+from people.models import ContactMethod, NotificationRule, Profile, Team, TeamMembership, display_name
+from people.teams import is_org_admin, managed_team_ids, manages
 from project.admin import sees_secrets
+from project.audit import readable_entries
 from project.roles import ROLE_NAMES
 
 
@@ -296,3 +301,84 @@ class UserAdmin(BaseUserAdmin):
             % {"count": sent},
             messages.SUCCESS if sent else messages.WARNING,
         )
+
+
+class MembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    fields = ["user", "role"]
+    autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    def _manages(self, request, obj):
+        return obj is not None and obj.pk in managed_team_ids(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) or self._manages(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or self._manages(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) or self._manages(request, obj)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Organisation administrators create teams; a team's managers keep its members."""
+
+    list_display = ["name", "slug", "member_count", "manager_names"]
+    search_fields = ["name", "slug", "members__username", "members__first_name", "members__last_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        managers = TeamMembership.objects.filter(role=TeamMembership.Role.MANAGER).select_related("user")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_members=Count("memberships", distinct=True))
+            .prefetch_related(Prefetch("memberships", queryset=managers, to_attr="_managers"))
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or (
+            obj is not None and obj.pk in managed_team_ids(request.user)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if is_org_admin(request.user):
+            return []
+        return ["name", "slug"]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if is_org_admin(request.user) else {}
+
+    @admin.display(description=_("members"), ordering="_members")
+    def member_count(self, obj):
+        return obj._members
+
+    @admin.display(description=_("team managers"))
+    def manager_names(self, obj):
+        return ", ".join(display_name(m.user) for m in obj._managers) or "—"
+
+
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditTrailAdmin(LogEntryAdmin):
+    """The audit trail: Managers and administrators read all of it, team managers what concerns their teams."""
+
+    def get_queryset(self, request):
+        entries = super().get_queryset(request)
+        readable = readable_entries(request.user, entries)
+        return entries.none() if readable is None else readable
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or manages(request.user)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or manages(request.user)

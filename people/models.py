@@ -287,3 +287,19 @@ class TeamMembership(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.team}"
+
+
+def owning_team():
+    """The `team` field of what a team owns (services, schedules, policies, …): empty is organisation-wide."""
+    return models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("team"),
+        help_text=_(
+            "The team that owns this: its members see it and its team managers manage it. "
+            "Empty: organisation-wide, seen by everyone."
+        ),
+    )

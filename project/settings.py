@@ -221,7 +221,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # A service's public status is one enum wherever it appears (the service, a status update).
-    "ENUM_NAME_OVERRIDES": {"PublicStatusEnum": "incidents.models.PublicStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "PublicStatusEnum": "incidents.models.PublicStatus",
+        "IncidentRoleEnum": "incidents.models.IncidentRole.Role",
+        "TeamRoleEnum": "people.models.TeamMembership.Role",
+    },
 }
 
 # Providers for SMS, WhatsApp and voice calls (Twilio) and Telegram; see docs/configuration.md.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents.models import Service
+from people.teams import TeamScopedAdmin
 from project import clock
 from releases import approvals, gate
 from releases import windows as window_math
@@ -45,15 +46,26 @@ class ActiveNowFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReleaseWindow)
-class ReleaseWindowAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "enforcement", "enabled", "active_now", "next_occurrence", "scope", "time_zone"]
-    list_filter = ["kind", "enforcement", "enabled", ActiveNowFilter, "services"]
+class ReleaseWindowAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    list_display = [
+        "name",
+        "team",
+        "kind",
+        "enforcement",
+        "enabled",
+        "active_now",
+        "next_occurrence",
+        "scope",
+        "time_zone",
+    ]
+    list_filter = ["team", "kind", "enforcement", "enabled", ActiveNowFilter, "services"]
+    list_select_related = ["team"]
     search_fields = ["name", "message", "start_cron", "end_cron", "services__name", "services__slug"]
     filter_horizontal = ["services"]
     readonly_fields = ["rule_in_words", "preview", "created_at", "updated_at"]
     change_list_template = "admin/releases/releasewindow/change_list.html"
     fieldsets = [
-        (None, {"fields": ["name", "kind", "enforcement", "enabled", "message"]}),
+        (None, {"fields": ["name", "team", "kind", "enforcement", "enabled", "message"]}),
         (_("Applies to"), {"fields": ["services", "environments"]}),
         (
             _("Time"),

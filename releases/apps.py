@@ -14,3 +14,7 @@ class ReleasesConfig(AppConfig):
 
         audit.register(ReleaseWindow, m2m_fields={"services"})
         audit.register(FreezeException, m2m_fields={"services"})
+
+        from people import teams
+
+        teams.owned(ReleaseWindow)

@@ -11,6 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from people.models import owning_team
 from project import clock
 
 CRON_FIELD = re.compile(r"^\S+(\s+\S+){4}$")
@@ -74,6 +75,7 @@ class ReleaseWindow(models.Model):
         SOFT = "soft", _("Soft: warns only")
 
     name = models.CharField(_("name"), max_length=200)
+    team = owning_team()
     kind = models.CharField(
         _("kind"),
         max_length=5,

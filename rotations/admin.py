@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
+from people.teams import TeamScopedAdmin, TeamScopedInline
 from project.admin import SecretsByNeed
 from rotations import changes, oncall, timeline
 from rotations.final_schedule import MAX_WINDOW
@@ -74,7 +75,7 @@ class LayerInlineForm(forms.ModelForm):
         return parse_usernames(self.cleaned_data.get("participant_usernames"))
 
 
-class LayerInline(admin.StackedInline):
+class LayerInline(TeamScopedInline, admin.StackedInline):
     model = Layer
     form = LayerInlineForm
     extra = 0
@@ -109,7 +110,7 @@ class LayerInline(admin.StackedInline):
         )
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(TeamScopedInline, admin.TabularInline):
     model = Override
     extra = 0
     fields = ["user", "start", "end", "reason", "created_by", "created_at"]
@@ -137,13 +138,14 @@ def _changelist_queryset(queryset):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
-    list_display = ["name", "time_zone", "on_call_now", "coverage", "layer_count"]
-    list_filter = ["time_zone"]
+class ScheduleAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    list_display = ["name", "team", "time_zone", "on_call_now", "coverage", "layer_count"]
+    list_filter = ["team", "time_zone"]
+    list_select_related = ["team"]
     search_fields = ["name", "description"]
     inlines = [LayerInline, OverrideInline]
     change_form_template = "admin/rotations/schedule/change_form.html"
-    fields = ["name", "description", "time_zone"]
+    fields = ["name", "team", "description", "time_zone"]
     view_on_site = False
 
     def get_queryset(self, request):
@@ -225,7 +227,8 @@ class ChangeFromForm(forms.Form):
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    team_path = "schedule__team"
     list_display = ["name", "schedule", "priority", "shift", "starts_at", "ends_at", "participant_list"]
     list_filter = ["shift_unit", "schedule"]
     list_select_related = ["schedule"]
@@ -314,7 +317,8 @@ class LayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    team_path = "schedule__team"
     list_display = ["user", "schedule", "start", "end", "reason", "created_by", "created_at"]
     list_filter = ["schedule"]
     list_select_related = ["user", "schedule", "created_by"]
@@ -330,7 +334,8 @@ class OverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarFeed)
-class CalendarFeedAdmin(SecretsByNeed, admin.ModelAdmin):
+class CalendarFeedAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
+    team_path = "schedule__team"
     secret_fields = ("feed_url", "token")
 
     def sees_secrets(self, request, obj=None):

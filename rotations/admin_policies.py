@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from people.teams import TeamScopedAdmin, TeamScopedInline
 from rotations.policies import EscalationPolicy, EscalationStep
 
 
-class EscalationStepInline(admin.TabularInline):
+class EscalationStepInline(TeamScopedInline, admin.TabularInline):
     model = EscalationStep
     extra = 1
     fields = ["position", "escalate_after_minutes", "users", "schedules"]
@@ -16,8 +17,10 @@ class EscalationStepInline(admin.TabularInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
-    list_display = ["name", "repeat", "step_count", "chain"]
+class EscalationPolicyAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    list_display = ["name", "team", "repeat", "step_count", "chain"]
+    list_filter = ["team"]
+    list_select_related = ["team"]
     search_fields = ["name", "description"]
     inlines = [EscalationStepInline]
     readonly_fields = ["chain"]

@@ -24,3 +24,16 @@ class RotationsConfig(AppConfig):
             audit.register(model)
         audit.register(EscalationStep, m2m_fields={"users", "schedules"})
         audit.register(CalendarFeed, mask_fields=["token"])
+
+        from people import teams
+
+        for model, path in (
+            (Schedule, "team"),
+            (Layer, "schedule__team"),
+            (Participant, "layer__schedule__team"),
+            (Override, "schedule__team"),
+            (CalendarFeed, "schedule__team"),
+            (EscalationPolicy, "team"),
+            (EscalationStep, "policy__team"),
+        ):
+            teams.owned(model, path)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from people.models import owning_team
 from project import clock
 from project.clock import ClockError, get_zone, validate_time_zone  # noqa: F401 (migrations name it here)
 from rotations import plans
@@ -37,6 +38,7 @@ def shift_length_error(unit):
 class Schedule(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    team = owning_team()
     time_zone = models.CharField(
         _("time zone"),
         max_length=64,

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from people.models import owning_team
+
 # A policy's steps are kept this long per process, like the integrations behind keys
 # (incidents.models.core): a new incident then reads none of them. A change made in this
 # process is seen at once (the signals at the end), one made elsewhere within these seconds.
@@ -26,6 +28,7 @@ def forget_chains(**_signal):
 class EscalationPolicy(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     description = models.TextField(_("description"), blank=True)
+    team = owning_team()
     repeat = models.PositiveSmallIntegerField(
         _("repeat"),
         default=0,

@@ -22,6 +22,7 @@ from comms.models import (
 )
 from comms.stakeholder_messages import public_incident_url, render_markdown
 from incidents.models import Incident, PublicStatus
+from people.api.teams import TeamOwnedSerializer, TeamScopedViewSet
 from project.admin import sees_secrets
 from project.serializers import InstantField, UserSummarySerializer
 from project.text import conceal
@@ -53,14 +54,14 @@ class SeverityField(serializers.ChoiceField):
         super().__init__(choices=SEVERITY_CHOICES, **kwargs)
 
 
-class StakeholderGroupSerializer(serializers.ModelSerializer):
+class StakeholderGroupSerializer(TeamOwnedSerializer):
     min_severity = SeverityField(required=False)
     subscribers = SubscriberSerializer(many=True, required=False)
     members = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=get_user_model().objects.all())
 
     class Meta:
         model = StakeholderGroup
-        fields = ["id", "name", "services", "min_severity", "members", "subscribers"]
+        fields = ["id", "name", "team", "services", "min_severity", "members", "subscribers"]
         extra_kwargs = {"services": {"required": False}}
 
     def to_representation(self, group):
@@ -109,7 +110,7 @@ class StakeholderGroupSerializer(serializers.ModelSerializer):
         return group
 
 
-class StakeholderGroupViewSet(viewsets.ModelViewSet):
+class StakeholderGroupViewSet(TeamScopedViewSet, viewsets.ModelViewSet):
     """Who hears of incidents: services, minimum severity, members and outside subscribers."""
 
     queryset = StakeholderGroup.objects.prefetch_related("services", "members", "subscribers").order_by("name")
@@ -169,8 +170,7 @@ class StatusUpdateViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
     action_permissions = {"create": RESPONDER, "list": ["comms.view_statusupdate"]}
 
     def get_incident(self):
-
-        return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
+        return get_object_or_404(Incident.objects.visible_to(self.request.user), pk=self.kwargs["incident_pk"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -36,7 +36,7 @@ class IncidentRoleViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewse
     action_permissions = {"create": RESPONDER, "list": ["incidents.view_incidentrole"]}
 
     def get_incident(self):
-        return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
+        return get_object_or_404(Incident.objects.visible_to(self.request.user), pk=self.kwargs["incident_pk"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -2,19 +2,22 @@ from rest_framework import serializers
 
 from incidents.lifecycle import MAX_REASON
 from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
+from people.api.teams import TeamOwnedSerializer
+from people.teams import visible
 from project.admin import sees_secrets
 from project.api import as_id
 from project.serializers import UserSummarySerializer
 from project.text import mask_key
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(TeamOwnedSerializer):
     class Meta:
         model = Service
         fields = [
             "id",
             "name",
             "slug",
+            "team",
             "description",
             "escalation_policy",
             "public_name",
@@ -98,9 +101,11 @@ class DeclareIncidentSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV2)
 
     def validate_service(self, value):
-        service = Service.objects.filter(slug=value).first()
+        request = self.context.get("request")
+        services = visible(Service.objects.all(), request.user) if request else Service.objects.all()
+        service = services.filter(slug=value).first()
         if service is None and (service_id := as_id(value)) is not None:
-            service = Service.objects.filter(pk=service_id).first()
+            service = services.filter(pk=service_id).first()
         if service is None:
             raise serializers.ValidationError(f"Unknown service {value!r}.")
         return service

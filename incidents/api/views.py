@@ -12,12 +12,13 @@ from incidents import lifecycle
 from incidents.api import serializers as s
 from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
 from incidents.public_status import set_public_status
+from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
 from project.api import as_id, query_instant
 
 RESPONDER = ["incidents.change_incident"]
 
 
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(TeamScopedViewSet, viewsets.ModelViewSet):
     """Services: what can break and be paged for. Managers edit them."""
 
     queryset = Service.objects.all()
@@ -43,9 +44,13 @@ class IntegrationViewSet(viewsets.ModelViewSet):
 
     serializer_class = s.IntegrationSerializer
     queryset = Integration.objects.none()
+    permission_classes = [TeamPermissions]
+    team_path = "service__team"
 
     def get_service(self):
-        return get_object_or_404(Service, pk=self.kwargs["service_pk"])
+        if not hasattr(self, "_service"):
+            self._service = visible_parent(self.request, Service.objects.all(), self.kwargs["service_pk"])
+        return self._service
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -103,7 +108,7 @@ class IncidentViewSet(
     }
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        queryset = super().get_queryset().visible_to(self.request.user)
         if self.action != "list":
             return queryset
         params = self.request.query_params
@@ -125,7 +130,7 @@ class IncidentViewSet(
         return queryset
 
     def create(self, request, *args, **kwargs):
-        form = s.DeclareIncidentSerializer(data=request.data)
+        form = s.DeclareIncidentSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         incident = lifecycle.declare(by=request.user, **form.validated_data)
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
@@ -177,7 +182,7 @@ class TimelineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     pagination_class = None
 
     def get_incident(self):
-        return get_object_or_404(Incident, pk=self.kwargs["incident_pk"])
+        return get_object_or_404(Incident.objects.visible_to(self.request.user), pk=self.kwargs["incident_pk"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

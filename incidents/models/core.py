@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from people.models import owning_team
+from people.teams import is_org_admin, team_ids
+
 KEY_LENGTH = 32
 
 
@@ -63,6 +66,7 @@ class Service(models.Model):
         help_text=_("Short identifier used in URLs and by CI pipelines, e.g. 'website'."),
     )
     description = models.TextField(_("description"), blank=True)
+    team = owning_team()
     escalation_policy = models.ForeignKey(
         "rotations.EscalationPolicy",
         on_delete=models.SET_NULL,
@@ -241,6 +245,13 @@ class IncidentQuerySet(models.QuerySet):
     def involving(self, user):
         """Incidents that paged this person or where they hold a role ("mine")."""
         return self.filter(_involves(user))
+
+    def visible_to(self, user):
+        """What the person may see: incidents of their teams' and organisation-wide services, and every incident
+        that paged them or where they hold a role (organisation administrators: all)."""
+        if is_org_admin(user):
+            return self
+        return self.filter(Q(service__team__isnull=True) | Q(service__team__in=team_ids(user)) | _involves(user))
 
     def mine_first(self, user):
         """Annotated with `is_mine` (see `involving`), to be ordered by it."""

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from incidents.models import Incident, Service
+from people.api.teams import TeamOwnedSerializer
 from project.serializers import InstantField
 from releases import windows as window_math
 from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
@@ -139,7 +140,7 @@ def gate_answer(decision):
     }
 
 
-class ReleaseWindowSerializer(serializers.ModelSerializer):
+class ReleaseWindowSerializer(TeamOwnedSerializer):
     services = ServiceSlugField(many=True, required=False)
     start_cron = serializers.CharField(required=False, allow_blank=True, max_length=100)
     end_cron = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -155,6 +156,7 @@ class ReleaseWindowSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "team",
             "kind",
             "enforcement",
             "time_zone",
@@ -193,6 +195,7 @@ class ReleaseWindowSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)
         values = {
             f: getattr(self.instance, f) if self.instance else ReleaseWindow._meta.get_field(f).get_default()
             for f in (

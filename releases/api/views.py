@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from incidents.api.ingest_views import accepted_key
 from incidents.ingest import parse_timestamp
 from incidents.models import Integration
+from people.api.teams import TeamScopedViewSet
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
 from project.rawjson import EventRejected, RawJSONView
 from releases import approvals, deployments, gate
@@ -87,7 +88,7 @@ class GateView(APIView):
 
 
 @extend_schema(tags=["releases"])
-class ReleaseWindowViewSet(viewsets.ModelViewSet):
+class ReleaseWindowViewSet(TeamScopedViewSet, viewsets.ModelViewSet):
     """Release windows and freezes."""
 
     serializer_class = ReleaseWindowSerializer

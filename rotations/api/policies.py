@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
+from people.api.teams import TeamOwnedSerializer, TeamScopedViewSet
 from project.api import MAX_ID
 from rotations.models import EscalationPolicy, EscalationStep, Schedule
 
@@ -34,13 +35,13 @@ class StepSerializer(serializers.Serializer):
         return targets
 
 
-class EscalationPolicySerializer(serializers.ModelSerializer):
+class EscalationPolicySerializer(TeamOwnedSerializer):
     steps = serializers.SerializerMethodField()
     repeat = serializers.IntegerField(min_value=0, max_value=9, default=0)
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "repeat", "steps"]
+        fields = ["id", "name", "team", "description", "repeat", "steps"]
 
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, policy):
@@ -82,7 +83,7 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
         return instance
 
 
-class EscalationPolicyViewSet(viewsets.ModelViewSet):
+class EscalationPolicyViewSet(TeamScopedViewSet, viewsets.ModelViewSet):
     """Call chains: ordered steps of people and schedules, repeated while nobody acknowledges."""
 
     queryset = EscalationPolicy.objects.prefetch_related("steps__users", "steps__schedules")

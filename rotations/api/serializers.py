@@ -3,6 +3,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from people.api.teams import TeamOwnedSerializer
 from project.admin import sees_secrets
 from project.serializers import InstantField, UserSummarySerializer
 from rotations import plans
@@ -41,10 +42,10 @@ class UserSerializer(serializers.ModelSerializer):
         return user
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(TeamOwnedSerializer):
     class Meta:
         model = Schedule
-        fields = ["id", "name", "description", "time_zone"]
+        fields = ["id", "name", "team", "description", "time_zone"]
 
 
 class ParticipantsField(serializers.ListField):

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
+from people.teams import visible
 from project.api import query_instant
 from rotations import oncall
 from rotations.api import serializers as s
@@ -49,7 +50,7 @@ def oncall_payload(schedule, at, name=False, tz=None):
 AT_PARAMETER = OpenApiParameter("at", OpenApiTypes.DATETIME, description="ISO 8601 instant (default: now).")
 
 
-class ScheduleViewSet(viewsets.ModelViewSet):
+class ScheduleViewSet(TeamScopedViewSet, viewsets.ModelViewSet):
     """On-call schedules. Managers edit them; every role reads them."""
 
     queryset = Schedule.objects.all()
@@ -107,9 +108,14 @@ class ScheduleViewSet(viewsets.ModelViewSet):
 
 
 class ScheduleChildMixin:
+    """A schedule's layers or overrides: the schedule's team managers change them too."""
+
+    permission_classes = [TeamPermissions]
+    team_path = "schedule__team"
+
     def get_schedule(self):
         if not hasattr(self, "_schedule"):
-            self._schedule = get_object_or_404(Schedule, pk=self.kwargs["schedule_pk"])
+            self._schedule = visible_parent(self.request, Schedule.objects.all(), self.kwargs["schedule_pk"])
         return self._schedule
 
     def perform_create(self, serializer):
@@ -155,7 +161,7 @@ class OnCallView(generics.GenericAPIView):
     def get(self, request):
         at = query_instant(request, "at", default=timezone.now())
         schedules = oncall.load_plans(
-            Schedule.objects.only("id", "name", "time_zone").order_by("name", "id"),
+            visible(Schedule.objects.only("id", "name", "time_zone"), request.user).order_by("name", "id"),
             start=at - MAX_WINDOW,
             end=at + MAX_WINDOW,
         )

@@ -276,7 +276,7 @@ def test_stakeholder_groups_api(api_for, manager, responder, service):
     response = client.post("/api/v1/stakeholder-groups/", body, format="json")
     assert response.status_code == 201, response.content
     data = response.json()
-    assert set(data) == {"id", "name", "services", "min_severity", "members", "subscribers"}
+    assert set(data) == {"id", "name", "team", "services", "min_severity", "members", "subscribers"}
     assert {"kind": "webhook", "address": "https://hooks.customer.example/piquet"} in data["subscribers"]
 
     changed = client.patch(

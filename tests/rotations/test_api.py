@@ -39,7 +39,7 @@ def test_manager_creates_reads_updates_and_deletes_a_schedule(api_for, manager):
         "/api/v1/schedules/", {"name": "Database", "description": "DBAs", "time_zone": "America/Chicago"}, format="json"
     )
     assert created.status_code == 201, created.content
-    assert set(created.json()) == {"id", "name", "description", "time_zone"}
+    assert set(created.json()) == {"id", "name", "team", "description", "time_zone"}
     url = f"/api/v1/schedules/{created.json()['id']}/"
     assert api.patch(url, {"time_zone": "Europe/Zurich"}, format="json").json()["time_zone"] == "Europe/Zurich"
     assert api.get(url).json()["name"] == "Database"
