@@ -17,3 +17,24 @@ def act_as(user):
     except LookupError:  # outside a request (a command, a test calling code directly)
         return
     context["actor"] = user
+
+
+_scopes = []
+
+
+def scope_entries(func):
+    """Register `func(user, entries)`: the entries a person without the audit permission may read, or None."""
+    _scopes.append(func)
+    return func
+
+
+def readable_entries(user, entries):
+    """The audit entries a person may read: all of them with the permission (Managers, administrators), else
+    what a registered scope allows (team managers: their teams'), else None."""
+    if user.has_perm("auditlog.view_logentry"):
+        return entries
+    for scope in _scopes:
+        limited = scope(user, entries)
+        if limited is not None:
+            return limited
+    return None

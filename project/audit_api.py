@@ -4,8 +4,9 @@ from auditlog.models import LogEntry
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, serializers
+from rest_framework import exceptions, generics, permissions, serializers
 
+from project import audit
 from project.api import as_id, query_instant
 
 ACTIONS = {LogEntry.Action.CREATE: "create", LogEntry.Action.UPDATE: "update", LogEntry.Action.DELETE: "delete"}
@@ -31,10 +32,12 @@ class AuditEntrySerializer(serializers.Serializer):
 
 
 class AuditTrailView(generics.ListAPIView):
-    """Every create, update and delete of configuration, newest first (Managers and administrators)."""
+    """Every create, update and delete of configuration, newest first (Managers and administrators; team
+    managers: their teams' objects)."""
 
     serializer_class = AuditEntrySerializer
     queryset = LogEntry.objects.none()
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
         parameters=[
@@ -48,7 +51,14 @@ class AuditTrailView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        entries = LogEntry.objects.select_related("actor", "content_type").exclude(action=LogEntry.Action.ACCESS)
+        if getattr(self, "swagger_fake_view", False):
+            return LogEntry.objects.none()
+        entries = audit.readable_entries(
+            self.request.user,
+            LogEntry.objects.select_related("actor", "content_type").exclude(action=LogEntry.Action.ACCESS),
+        )
+        if entries is None:
+            raise exceptions.PermissionDenied(_("Only Managers and team managers read the audit trail."))
         params = self.request.query_params
         object_type = params.get("object_type")
         if object_type:
