@@ -361,8 +361,12 @@ class IncidentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return get_object_or_404(Incident, pk=pk), None
 
-    def _back(self, incident):
-        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    def _back(self, incident, request=None):
+        """Back to the incident page, its timeline in the order the responder chose."""
+        url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        if request is not None and request.GET.get("timeline") == NEWEST_FIRST:
+            url += "?timeline=newest#timeline"
+        return HttpResponseRedirect(url)
 
     def _transition_view(self, request, pk, change, done_message):
         incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
@@ -375,7 +379,7 @@ class IncidentAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, done_message % {"number": incident.number}, messages.SUCCESS)
             self.log_change(request, incident, str(done_message % {"number": incident.number}))
-        return self._back(incident)
+        return self._back(incident, request)
 
     def acknowledge_view(self, request, pk):
         return self._transition_view(request, pk, lifecycle.acknowledge, _("Incident #%(number)s acknowledged."))
@@ -396,7 +400,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 self.message_user(request, _("Choose a severity."), messages.ERROR)
             for error in form.errors.get("reason", []):
                 self.message_user(request, error, messages.ERROR)
-            return self._back(incident)
+            return self._back(incident, request)
         changed = lifecycle.change_severity(
             incident,
             severity=form.cleaned_data["severity"],
@@ -406,7 +410,7 @@ class IncidentAdmin(admin.ModelAdmin):
         done = _("Incident #%(number)s is now %(severity)s.") % {"number": changed.number, "severity": changed.severity}
         self.message_user(request, done, messages.SUCCESS)
         self.log_change(request, incident, str(done))
-        return self._back(incident)
+        return self._back(incident, request)
 
     def note_view(self, request, pk):
         incident, refusal = self._incident_for_post(request, pk, "incidents.add_timelineentry")
@@ -423,7 +427,7 @@ class IncidentAdmin(admin.ModelAdmin):
         else:
             for error in form.errors.get("message", []):
                 self.message_user(request, error, messages.ERROR)
-        return self._back(incident)
+        return self._back(incident, request)
 
     def _timeline_context(self, request, incident):
         order = NEWEST_FIRST if request.GET.get("timeline") == NEWEST_FIRST else OLDEST_FIRST

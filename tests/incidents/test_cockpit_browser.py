@@ -76,7 +76,7 @@ def test_at_phone_width_severity_and_status_are_on_screen(chromium, responder, l
     assert not page.locator("#result_list td.field-service").first.is_visible()
 
 
-def test_the_incident_page_shows_the_runbook_as_a_link_above_the_timeline(
+def test_the_incident_page_shows_the_runbook_as_a_link_above_the_timeline_which_refreshes_itself(
     chromium, responder, live_url, client, integration
 ):
     runbook = "https://runbooks.example.com/checkout"
@@ -104,3 +104,11 @@ def test_the_incident_page_shows_the_runbook_as_a_link_above_the_timeline(
     assert link.bounding_box()["y"] < timeline["y"]
     assert page.locator(f"h1:text-is('Incident #{incident.number}')").count() == 1
     assert page.locator("input[name=_addanother], input[name=_continue], a.deletelink").count() == 0
+
+    # The timeline keeps itself current too.
+    page.evaluate("window.piquetNotReloaded = true")
+    lifecycle.add_note(incident, by=responder, message="Rolled back release 2026.12.01")
+    note = page.locator("#timeline ol.piquet-timeline li.timeline-note")
+    note.wait_for(timeout=20_000)
+    assert "Rolled back release 2026.12.01" in note.inner_text()
+    assert page.evaluate("window.piquetNotReloaded") is True

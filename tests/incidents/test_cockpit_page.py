@@ -234,3 +234,17 @@ def test_the_timeline_fragment_is_refused_to_who_may_not_see_the_incident(stakeh
     assert logged_in(stakeholder).get(timeline_url(incident)).status_code == 200
     missing = reverse("admin:incidents_incident_timeline", args=[incident.pk + 1000])
     assert logged_in(responder).get(missing).status_code == 404
+
+
+def test_working_the_incident_keeps_the_chosen_timeline_order(responder, service):
+    incident = IncidentFactory(service=service)
+    client = logged_in(responder)
+    page = client.get(change_url(incident), {"timeline": "newest"}).content.decode()
+    note = reverse("admin:incidents_incident_note", args=[incident.pk])
+    assert f'action="{note}?timeline=newest"' in page
+
+    response = client.post(f"{note}?timeline=newest", {"message": "Restarted web-1"})
+
+    assert response["Location"] == change_url(incident) + "?timeline=newest#timeline"
+    oldest = client.post(note, {"message": "Again"})
+    assert oldest["Location"] == change_url(incident)
