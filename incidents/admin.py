@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 from incidents import (
     admin_people,  # noqa: F401  (extends the people admin with test notifications)
 )
-from incidents.admin_incident import IncidentAdmin
+from incidents.admin_incident import IncidentAdmin, instant, person
 from incidents.models import (
     Alert,
     Incident,
@@ -123,7 +123,7 @@ admin.site.register(Incident, IncidentAdmin)
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "action", "summary", "severity", "integration", "incident"]
+    list_display = ["received", "action", "summary", "severity", "integration", "incident"]
     list_filter = ["action", "severity", "integration__service"]
     list_select_related = ["integration", "integration__service", "incident"]
     search_fields = ["dedup_key", "summary", "fingerprint"]
@@ -131,12 +131,16 @@ class AlertAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     ordering = ["-received_at"]
 
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, obj):
+        return instant(obj.received_at)
+
 
 @admin.register(Notification)
 class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
     # Provider answers and errors may hold full URLs with their tokens.
     secret_fields = ("contact_method", "error", "response")
-    list_display = ["created_at", "incident", "purpose", "user", "contact_method", "status", "attempts", "sent_at"]
+    list_display = ["created", "incident", "purpose", "person", "contact_method", "status", "attempts", "sent"]
     list_filter = ["status", "purpose", "contact_method__kind"]
     list_select_related = ["incident", "user", "contact_method"]
     search_fields = ["=incident__number", "user__username", "error"]
@@ -144,10 +148,22 @@ class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
     show_full_result_count = False
     ordering = ["-created_at"]
 
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj):
+        return instant(obj.created_at)
+
+    @admin.display(description=_("person"), ordering="user__last_name")
+    def person(self, obj):
+        return person(obj.user)
+
+    @admin.display(description=_("sent at"), ordering="sent_at")
+    def sent(self, obj):
+        return instant(obj.sent_at)
+
 
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "incident", "kind", "actor_display", "text"]
+    list_display = ["at_display", "incident", "kind", "actor_display", "text"]
     list_filter = ["kind"]
     list_select_related = ["incident", "actor"]
     search_fields = ["message", "params", "=incident__number"]
@@ -160,6 +176,10 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("message"))
     def text(self, obj):
         return obj.text
+
+    @admin.display(description=_("at"), ordering="at")
+    def at_display(self, obj):
+        return instant(obj.at)
 
 
 class SeverityDefinitionForm(forms.ModelForm):
@@ -207,8 +227,20 @@ class SeverityDefinitionAdmin(admin.ModelAdmin):
 
 @admin.register(IncidentRole)
 class IncidentRoleAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "role", "user", "assigned_at", "assigned_by"]
+    list_display = ["incident", "role", "holder", "assigned", "assigner"]
     list_filter = ["role"]
     list_select_related = ["incident", "user", "assigned_by"]
     search_fields = ["=incident__number", "user__username", "user__first_name", "user__last_name"]
     raw_id_fields = ["incident", "user", "assigned_by"]
+
+    @admin.display(description=_("person"), ordering="user__last_name")
+    def holder(self, obj):
+        return person(obj.user)
+
+    @admin.display(description=_("assigned at"), ordering="assigned_at")
+    def assigned(self, obj):
+        return instant(obj.assigned_at)
+
+    @admin.display(description=_("assigned by"))
+    def assigner(self, obj):
+        return person(obj.assigned_by)

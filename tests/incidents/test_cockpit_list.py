@@ -203,3 +203,19 @@ def test_a_viewer_without_a_zone_reads_the_installations_zone(responder, service
     assert settings.TIME_ZONE == "Europe/Zurich"
     html = logged_in(responder).get(LIST).content.decode()
     assert ">2026-01-15 13:00 CET</time>" in html
+
+
+def test_the_incident_record_lists_show_times_the_same_way_and_people_by_name(responder, teammate, service):
+    with time_machine.travel(datetime(2026, 1, 15, 12, 0, tzinfo=UTC), tick=False):
+        incident = IncidentFactory(service=service)
+        roles.assign(incident, role=IncidentRole.Role.COMMANDER, user=teammate, by=responder)
+    viewer = viewer_in("America/New_York")
+    client = logged_in(viewer)
+
+    timeline = client.get(reverse("admin:incidents_timelineentry_changelist")).content.decode()
+    held = client.get(reverse("admin:incidents_incidentrole_changelist")).content.decode()
+
+    assert ">2026-01-15 07:00 EST</time>" in timeline
+    assert ">2026-01-15 07:00 EST</time>" in held
+    assert '<td class="field-holder">Théo Teammate</td>' in held
+    assert '<td class="field-assigner">Rita Responder</td>' in held
