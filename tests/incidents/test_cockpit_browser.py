@@ -58,6 +58,11 @@ def test_the_list_shows_open_incidents_and_picks_up_a_new_one_without_a_reload(
     assert page.evaluate("window.piquetNotReloaded") is True, "the page was reloaded"
     assert "Yesterday's outage" not in titles.all_inner_texts()
 
+    # The refreshed rows still work with the admin's actions: select all ticks them and counts them.
+    page.click("#action-toggle")
+    assert page.locator("input.action-select:checked").count() == 2
+    assert page.locator(".action-counter").inner_text().startswith("2 of 2")
+
 
 def test_at_phone_width_severity_and_status_are_on_screen(chromium, responder, live_url, service):
     IncidentFactory(service=service, title="Payments are failing for customers paying by card in Switzerland")

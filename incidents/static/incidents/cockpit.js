@@ -15,6 +15,14 @@
     return element.querySelector("input[type=checkbox]:checked") !== null;
   }
 
+  // The admin's actions.js binds the new rows' checkboxes (select all, the counter) once, at load.
+  function rebindActions(element) {
+    var rows = element.querySelectorAll("tr input.action-select");
+    if (rows.length > 0 && typeof window.Actions === "function") {
+      window.Actions(rows);
+    }
+  }
+
   function refresh(element) {
     if (document.hidden || busy(element)) {
       return Promise.resolve();
@@ -35,6 +43,7 @@
         var x = window.scrollX, y = window.scrollY;
         element.innerHTML = fresh.innerHTML;
         element.setAttribute("data-piquet-refreshed", new Date().toISOString());
+        rebindActions(element);
         window.scrollTo(x, y);
       })
       .catch(function () {
