@@ -219,3 +219,15 @@ def test_the_incident_record_lists_show_times_the_same_way_and_people_by_name(re
     assert ">2026-01-15 07:00 EST</time>" in held
     assert '<td class="field-holder">Théo Teammate</td>' in held
     assert '<td class="field-assigner">Rita Responder</td>' in held
+
+
+def test_show_all_after_a_filter_shows_every_incident_not_the_open_ones_again(responder, service):
+    IncidentFactory(service=service, title="Open one", severity=Severity.SEV1)
+    lifecycle.resolve(IncidentFactory(service=service, title="Resolved one"), by=responder)
+    client = logged_in(responder)
+
+    filtered = client.get(LIST, {"severity__exact": "SEV1"}).content.decode()
+    show_all = re.search(r'<a href="([^"]*)" id="show-all-incidents">Show all</a>', filtered)
+
+    assert show_all and show_all.group(1) == "?status=all"
+    assert sorted(titles(client.get(LIST + show_all.group(1)).content.decode())) == ["Open one", "Resolved one"]
