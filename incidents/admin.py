@@ -1,50 +1,29 @@
-import json
-
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents import (
     admin_people,  # noqa: F401  (extends the people admin with test notifications)
-    lifecycle,
 )
+from incidents.admin_incident import IncidentAdmin, instant, person
 from incidents.models import (
     Alert,
-    Escalation,
     Incident,
     IncidentRole,
     Integration,
     Notification,
     PublicStatus,
     Service,
-    Severity,
     SeverityDefinition,
     Status,
     TimelineEntry,
 )
 from incidents.public_status import set_public_status
-from people.teams import TeamScopedAdmin, TeamScopedInline, visible
-from project.admin import ReadOnlyAdmin, SecretsByNeed, sees_secrets
-
-SEVERITY_COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
-STATUS_COLOURS = {"triggered": "#b91c1c", "acknowledged": "#ca8a04", "resolved": "#15803d"}
-
-
-def badge(text, colour):
-    return format_html(
-        '<span style="background:{};color:#fff;padding:1px 6px;border-radius:3px;font-weight:600">{}</span>',
-        colour,
-        text,
-    )
+from people.teams import TeamScopedAdmin, TeamScopedInline
+from project.admin import ReadOnlyAdmin, SecretsByNeed
 
 
 class IntegrationInline(TeamScopedInline, SecretsByNeed, admin.TabularInline):
@@ -149,277 +128,12 @@ class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
         )
 
 
-class AgeFilter(admin.SimpleListFilter):
-    title = _("opened")
-    parameter_name = "opened"
-
-    def lookups(self, request, model_admin):
-        return [("1h", _("in the last hour")), ("24h", _("in the last 24 hours")), ("7d", _("in the last 7 days"))]
-
-    def queryset(self, request, queryset):
-        spans = {"1h": 1, "24h": 24, "7d": 24 * 7}
-        hours = spans.get(self.value())
-        if hours:
-            return queryset.filter(created_at__gte=timezone.now() - timezone.timedelta(hours=hours))
-        return queryset
-
-
-class NoteForm(forms.Form):
-    message = forms.CharField(
-        label=_("Add a note"),
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        max_length=lifecycle.MAX_NOTE_LENGTH,
-    )
-
-
-class SeverityForm(forms.Form):
-    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=lifecycle.MAX_REASON,
-        widget=forms.TextInput(attrs={"size": 40}),
-        error_messages={"required": _("Say why the severity changes.")},
-    )
-
-
-@admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["number_display", "title", "service", "severity_badge", "status_badge", "age", "acknowledged_by"]
-    list_display_links = ["number_display", "title"]
-    list_filter = ["status", "severity", "service", ("created_at", admin.DateFieldListFilter), AgeFilter]
-    list_select_related = ["service", "acknowledged_by"]
-    search_fields = ["=number", "title", "dedup_key"]
-    ordering = ["-created_at", "-number"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-    actions = ["acknowledge_selected", "resolve_selected"]
-    change_form_template = "admin/incidents/incident/change_form.html"
-    fields = ["service", "title", "description", "severity"]
-    lifecycle_fields = [
-        "number",
-        "status",
-        "dedup_key",
-        "alert_count",
-        "created_at",
-        "last_alert_at",
-        "acknowledged_at",
-        "acknowledged_by",
-        "resolved_at",
-        "resolved_by",
-    ]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return self.fields
-        return self.lifecycle_fields + ["service", "title", "description", "severity"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "service":
-            kwargs["queryset"] = visible(Service.objects.all(), request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        # Severity, like status, changes only through the lifecycle functions.
-        return self.lifecycle_fields + ["service", "severity"]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["title", "description"])
-            return
-        declared = lifecycle.declare(
-            service=form.cleaned_data["service"],
-            title=form.cleaned_data["title"],
-            description=form.cleaned_data.get("description", ""),
-            severity=form.cleaned_data["severity"],
-            by=request.user,
-        )
-        obj.pk = declared.pk
-        obj.number = declared.number
-
-    @admin.display(description=_("number"), ordering="number")
-    def number_display(self, obj):
-        return f"#{obj.number}"
-
-    @admin.display(description=_("severity"), ordering="severity")
-    def severity_badge(self, obj):
-        return badge(obj.severity, SEVERITY_COLOURS.get(obj.severity, "#555"))
-
-    @admin.display(description=_("status"), ordering="status")
-    def status_badge(self, obj):
-        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#555"))
-
-    @admin.display(description=_("age"), ordering="created_at")
-    def age(self, obj):
-        return timesince(obj.created_at)
-
-    def _apply(self, request, queryset, change, done_message):
-        done, refused = 0, []
-        for incident in queryset:
-            try:
-                change(incident, by=request.user)
-                done += 1
-            except lifecycle.TransitionError as exc:
-                refused.append(str(exc))
-        if done:
-            self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
-        for reason in refused:
-            self.message_user(request, reason, messages.WARNING)
-
-    @admin.action(description=_("Acknowledge the selected incidents"), permissions=["change"])
-    def acknowledge_selected(self, request, queryset):
-        self._apply(
-            request,
-            queryset.exclude(status=Status.ACKNOWLEDGED),
-            lifecycle.acknowledge,
-            _("%(count)d incident(s) acknowledged."),
-        )
-
-    @admin.action(description=_("Resolve the selected incidents"), permissions=["change"])
-    def resolve_selected(self, request, queryset):
-        self._apply(request, queryset, lifecycle.resolve, _("%(count)d incident(s) resolved."))
-
-    # --- the incident page: buttons, timeline, note form, alerts -------------
-
-    def get_urls(self):
-        urls = [
-            path(
-                "<int:pk>/acknowledge/",
-                self.admin_site.admin_view(self.acknowledge_view),
-                name="incidents_incident_acknowledge",
-            ),
-            path("<int:pk>/resolve/", self.admin_site.admin_view(self.resolve_view), name="incidents_incident_resolve"),
-            path("<int:pk>/note/", self.admin_site.admin_view(self.note_view), name="incidents_incident_note"),
-            path(
-                "<int:pk>/escalate/",
-                self.admin_site.admin_view(self.escalate_view),
-                name="incidents_incident_escalate",
-            ),
-            path(
-                "<int:pk>/severity/",
-                self.admin_site.admin_view(self.severity_view),
-                name="incidents_incident_severity",
-            ),
-        ]
-        return urls + self.panel_urls() + super().get_urls()
-
-    # Apps above incidents extend the incident page (see comms.incident_panel): more
-    # URLs, more context, and the templates of their panels, shown above the timeline.
-    panel_templates = ()
-
-    def panel_urls(self):
-        return []
-
-    def panel_context(self, incident, request):
-        return {}
-
-    def _incident_for_post(self, request, pk, permission):
-        """The incident a button posts to, or a refusal (wrong method); PermissionDenied without `permission`."""
-        if request.method != "POST":
-            return None, HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
-        return get_object_or_404(self.get_queryset(request), pk=pk), None
-
-    def _back(self, incident):
-        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
-
-    def _transition_view(self, request, pk, change, done_message):
-        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
-        if refusal:
-            return refusal
-        try:
-            change(incident, by=request.user)
-        except lifecycle.TransitionError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, done_message % {"number": incident.number}, messages.SUCCESS)
-            self.log_change(request, incident, str(done_message % {"number": incident.number}))
-        return self._back(incident)
-
-    def acknowledge_view(self, request, pk):
-        return self._transition_view(request, pk, lifecycle.acknowledge, _("Incident #%(number)s acknowledged."))
-
-    def resolve_view(self, request, pk):
-        return self._transition_view(request, pk, lifecycle.resolve, _("Incident #%(number)s resolved."))
-
-    def escalate_view(self, request, pk):
-        return self._transition_view(request, pk, lifecycle.escalate, _("Incident #%(number)s escalated."))
-
-    def severity_view(self, request, pk):
-        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
-        if refusal:
-            return refusal
-        form = SeverityForm(request.POST, prefix="change")
-        if not form.is_valid():
-            if "severity" in form.errors:
-                self.message_user(request, _("Choose a severity."), messages.ERROR)
-            for error in form.errors.get("reason", []):
-                self.message_user(request, error, messages.ERROR)
-            return self._back(incident)
-        changed = lifecycle.change_severity(
-            incident,
-            severity=form.cleaned_data["severity"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-        )
-        done = _("Incident #%(number)s is now %(severity)s.") % {"number": changed.number, "severity": changed.severity}
-        self.message_user(request, done, messages.SUCCESS)
-        self.log_change(request, incident, str(done))
-        return self._back(incident)
-
-    def note_view(self, request, pk):
-        incident, refusal = self._incident_for_post(request, pk, "incidents.add_timelineentry")
-        if refusal:
-            return refusal
-        form = NoteForm(request.POST)
-        if form.is_valid():
-            try:
-                lifecycle.add_note(incident, by=request.user, message=form.cleaned_data["message"])
-            except ValueError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, _("Note added."), messages.SUCCESS)
-        else:
-            for error in form.errors.get("message", []):
-                self.message_user(request, error, messages.ERROR)
-        return self._back(incident)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = extra_context or {}
-        incident = self.get_object(request, object_id)
-        if incident is not None:
-            alerts = list(incident.alerts.select_related("integration").order_by("-received_at")[:50])
-            for alert in alerts:
-                alert.pretty_payload = json.dumps(alert.payload, indent=2, sort_keys=True)
-            extra_context.update(
-                escalation=Escalation.objects.filter(incident=incident).first(),
-                notifications=incident.notifications.select_related("user", "contact_method").order_by(
-                    "created_at", "id"
-                ),
-                has_policy=bool(incident.service.escalation_policy_id),
-                timeline=incident.timeline.select_related("actor").order_by("at", "id"),
-                alerts=alerts,
-                note_form=NoteForm(),
-                can_work=request.user.has_perm("incidents.change_incident"),
-                can_note=request.user.has_perm("incidents.add_timelineentry"),
-                is_open=incident.is_open,
-                is_triggered=incident.status == Status.TRIGGERED,
-                severity_form=SeverityForm(prefix="change", initial={"severity": incident.severity}),
-                sees_secrets=sees_secrets(request.user),
-                panel_templates=self.panel_templates,
-                **self.panel_context(incident, request),
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+admin.site.register(Incident, IncidentAdmin)
 
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "action", "summary", "severity", "integration", "incident"]
+    list_display = ["received", "action", "summary", "severity", "integration", "incident"]
     list_filter = ["action", "severity", "integration__service"]
     list_select_related = ["integration", "integration__service", "incident"]
     search_fields = ["dedup_key", "summary", "fingerprint"]
@@ -427,12 +141,16 @@ class AlertAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     ordering = ["-received_at"]
 
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, obj):
+        return instant(obj.received_at)
+
 
 @admin.register(Notification)
 class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
     # Provider answers and errors may hold full URLs with their tokens.
     secret_fields = ("contact_method", "error", "response")
-    list_display = ["created_at", "incident", "purpose", "user", "contact_method", "status", "attempts", "sent_at"]
+    list_display = ["created", "incident", "purpose", "person", "contact_method", "status", "attempts", "sent"]
     list_filter = ["status", "purpose", "contact_method__kind"]
     list_select_related = ["incident", "user", "contact_method"]
     search_fields = ["=incident__number", "user__username", "error"]
@@ -440,10 +158,22 @@ class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
     show_full_result_count = False
     ordering = ["-created_at"]
 
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj):
+        return instant(obj.created_at)
+
+    @admin.display(description=_("person"), ordering="user__last_name")
+    def person(self, obj):
+        return person(obj.user)
+
+    @admin.display(description=_("sent at"), ordering="sent_at")
+    def sent(self, obj):
+        return instant(obj.sent_at)
+
 
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "incident", "kind", "actor_display", "text"]
+    list_display = ["at_display", "incident", "kind", "actor_display", "text"]
     list_filter = ["kind"]
     list_select_related = ["incident", "actor"]
     search_fields = ["message", "params", "=incident__number"]
@@ -456,6 +186,10 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("message"))
     def text(self, obj):
         return obj.text
+
+    @admin.display(description=_("at"), ordering="at")
+    def at_display(self, obj):
+        return instant(obj.at)
 
 
 class SeverityDefinitionForm(forms.ModelForm):
@@ -503,8 +237,20 @@ class SeverityDefinitionAdmin(admin.ModelAdmin):
 
 @admin.register(IncidentRole)
 class IncidentRoleAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "role", "user", "assigned_at", "assigned_by"]
+    list_display = ["incident", "role", "holder", "assigned", "assigner"]
     list_filter = ["role"]
     list_select_related = ["incident", "user", "assigned_by"]
     search_fields = ["=incident__number", "user__username", "user__first_name", "user__last_name"]
     raw_id_fields = ["incident", "user", "assigned_by"]
+
+    @admin.display(description=_("person"), ordering="user__last_name")
+    def holder(self, obj):
+        return person(obj.user)
+
+    @admin.display(description=_("assigned at"), ordering="assigned_at")
+    def assigned(self, obj):
+        return instant(obj.assigned_at)
+
+    @admin.display(description=_("assigned by"))
+    def assigner(self, obj):
+        return person(obj.assigned_by)

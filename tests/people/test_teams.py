@@ -77,7 +77,7 @@ ADMIN_LISTS = {
 }
 
 
-INCIDENTS_ALL = {}  # the incident list's filter showing every status
+INCIDENTS_ALL = {"status": "all"}  # the incident list shows open incidents unless asked for all
 
 
 def name_of(obj):
