@@ -77,6 +77,7 @@ class Message:
     spoken: str = ""  # what a voice call says
     voice_url: str = ""  # TwiML the call fetches (key presses acknowledge or escalate)
     delivery_id: str = ""  # which message this is, the same on every attempt (X-Piquet-Delivery)
+    short: str = ""  # what a phone (SMS, WhatsApp) gets instead of subject and text, when given
 
 
 @dataclass
@@ -108,7 +109,7 @@ def deliver(method, message):
         elif method.kind == VOICE and message.voice_url:
             result = _twilio_call(method, message)
         else:
-            result = _apprise(apprise_url(method), message)
+            result = _apprise(apprise_url(method), message, short=method.kind in PHONE_KINDS)
     except NotConfigured as exc:
         result = Result(ok=False, error=str(exc))
     except Exception as exc:  # a transport failure must never stop the caller
@@ -195,15 +196,18 @@ def apprise_url(method):
     return method.address
 
 
-def _apprise(url, message):
+def _apprise(url, message, *, short=False):
     notifier = apprise.Apprise()
     if not notifier.add(url):
         return Result(ok=False, error="Apprise does not understand this URL.")
+    if short and message.short:
+        # A phone gets the short form alone: Twilio would put the subject before it.
+        title, body = "", plain_text(message.short)
+    else:
+        title = one_line(message.subject, SUBJECT_LENGTH)
+        body = plain_text(message.text + (f"\n{message.url}" if message.url else ""))
     with apprise.LogCapture(level=apprise.logging.INFO) as logs:
-        sent = notifier.notify(
-            title=one_line(message.subject, SUBJECT_LENGTH),
-            body=plain_text(message.text + (f"\n{message.url}" if message.url else "")),
-        )
+        sent = notifier.notify(title=title, body=body)
         captured = logs.getvalue()
     # notify() returns a truthy object on success, not always True.
     ok = bool(sent)

@@ -1,4 +1,13 @@
-"""What a page or a notice says, in the person's language."""
+"""What a page or a notice says, in the person's language.
+
+A page by e-mail, webhook or chat tells the responder what they need before they open anything: the alert's
+summary, severity, service and source, its first details, the links it carried, how to acknowledge and where the
+incident is. SMS and voice keep a short form with the acknowledge instruction.
+"""
+
+import json
+import re
+from urllib.parse import urlsplit
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -7,26 +16,147 @@ from delivery.transports import Message, deliver
 from incidents.links import ack_url, voice_url
 from incidents.models import Notification
 from people.models import person_language
+from project.text import one_line
+
+MAX_DETAILS = 8  # fields of the alert shown in a page
+DETAIL_KEY_LENGTH = 60
+DETAIL_VALUE_LENGTH = 200
+MAX_LINKS = 5
+LINK_LENGTH = 500
+SMS_LENGTH = 320  # two SMS segments
+LINK_SCHEMES = ("http", "https")
+_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
+
+
+def _text(value):
+    """An alert value as text: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _raw_details(payload):
+    """The alert's own fields (key → value), in the order the monitoring tool gave them.
+
+    Events API v2 keeps them in `payload.custom_details` (an object, or any JSON value) with `component`,
+    `group` and `class`; Alertmanager in each alert's annotations and labels.
+    """
+    if not isinstance(payload, dict):
+        return []
+    alert = payload.get("alert")
+    if isinstance(alert, dict):  # Alertmanager
+        pairs = []
+        for name in ("annotations", "labels"):
+            fields = alert.get(name)
+            if isinstance(fields, dict):
+                pairs += [(key, value) for key, value in fields.items() if key != "summary"]
+        return pairs
+    body = payload.get("payload")
+    if not isinstance(body, dict):
+        return []
+    pairs = [(key, body[key]) for key in ("component", "group", "class") if body.get(key)]
+    custom = body.get("custom_details")
+    if isinstance(custom, dict):
+        pairs += list(custom.items())
+    elif custom not in (None, "", [], {}):
+        pairs.append(("details", custom))
+    return pairs
+
+
+def _is_link(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in LINK_SCHEMES and bool(parts.netloc) and len(url) <= LINK_LENGTH
+
+
+def _links(payload, pairs):
+    """The http(s) links the alert carried (Events API v2 `links`, and detail values that are links)."""
+    candidates = []
+    if isinstance(payload, dict) and isinstance(payload.get("links"), list):
+        candidates += [link.get("href") for link in payload["links"] if isinstance(link, dict)]
+    if isinstance(payload, dict) and isinstance(payload.get("alert"), dict):
+        candidates.append(payload["alert"].get("generatorURL"))
+    for _key, value in pairs:
+        candidates += _URL.findall(value) if isinstance(value, str) else []
+    links = []
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            candidate = candidate.strip()
+            if _is_link(candidate) and one_line(candidate, LINK_LENGTH) == candidate and candidate not in links:
+                links.append(candidate)
+    return links[:MAX_LINKS]
+
+
+def alert_facts(incident):
+    """(source, details, links) of the alert that opened the incident: bounded, one line each."""
+    alert = incident.alerts.order_by("received_at", "id").only("source", "payload").first()
+    if alert is None:
+        return "", {}, []
+    pairs = _raw_details(alert.payload)
+    details = {}
+    for key, value in pairs:
+        if len(details) >= MAX_DETAILS:
+            break
+        key = one_line(key, DETAIL_KEY_LENGTH)
+        if key and key not in details:
+            details[key] = one_line(_text(value), DETAIL_VALUE_LENGTH)
+    return one_line(alert.source, DETAIL_VALUE_LENGTH), details, _links(alert.payload, pairs)
+
+
+def _short_page(facts, link):
+    """The SMS: number, severity, service, title and the acknowledge link, SMS_LENGTH characters at most; the
+    title is what gets shorter."""
+    template = _("#%(number)s %(severity)s on %(service)s: %(title)s. Acknowledge: %(link)s")
+    without_title = template % {**facts, "title": "", "link": link}
+    room = max(SMS_LENGTH - len(without_title), 10)
+    return template % {**facts, "title": one_line(facts["title"], room), "link": link}
+
+
+def _long_page(facts, *, source, details, links, ack, admin):
+    lines = [
+        _("#%(number)s %(severity)s on %(service)s: %(title)s") % facts,
+        "",
+        _("Summary: %(title)s") % facts,
+        _("Severity: %(severity)s") % facts,
+        _("Service: %(service)s") % facts,
+    ]
+    if source:
+        lines.append(_("Source: %(source)s") % {"source": source})
+    if details:
+        lines += ["", _("Details:")]
+        lines += ["  " + _("%(name)s: %(value)s") % {"name": name, "value": value} for name, value in details.items()]
+    if links:
+        lines += ["", _("Links:")]
+        lines += ["  " + link for link in links]
+    lines += [
+        "",
+        _("Acknowledge: %(link)s") % {"link": ack},
+        _("Open the incident: %(link)s") % {"link": admin},
+    ]
+    return "\n".join(lines)
 
 
 def build_message(notification):
     incident = notification.incident
     user = notification.user
+    page = notification.purpose == Notification.Purpose.PAGE
+    source, details, links = alert_facts(incident) if page else ("", {}, [])
     with translation.override(person_language(user)):
         facts = {
             "number": incident.number,
-            "title": incident.title,
+            "title": one_line(incident.title, 1024),
             "severity": incident.severity,
             "service": incident.service.name,
         }
-        if notification.purpose == Notification.Purpose.PAGE:
+        short = ""
+        if page:
             event = "incident.page"
             subject = _("[Piquet] #%(number)s %(severity)s %(service)s: %(title)s") % facts
             link = ack_url(incident, user)
-            text = _("#%(number)s %(severity)s on %(service)s: %(title)s. Acknowledge: %(link)s") % {
-                **facts,
-                "link": link,
-            }
+            text = _long_page(facts, source=source, details=details, links=links, ack=link, admin=incident.url)
+            short = _short_page(facts, link)
             spoken = (
                 _(
                     "Piquet incident %(number)s, %(severity)s on %(service)s: %(title)s. "
@@ -47,9 +177,10 @@ def build_message(notification):
     return Message(
         subject=subject,
         text=text,
-        url=link if notification.purpose != Notification.Purpose.PAGE else "",
+        short=short,
+        url=link if not page else "",
         spoken=spoken,
-        voice_url=voice_url(incident, user) if notification.purpose == Notification.Purpose.PAGE else "",
+        voice_url=voice_url(incident, user) if page else "",
         event={
             "event": event,
             "incident": {
@@ -61,8 +192,12 @@ def build_message(notification):
                 "service": incident.service.slug,
                 "url": incident.url,
             },
+            "source": source,
+            "details": details,
+            "links": links,
+            "admin_url": incident.url,
             "user": {"id": user.pk, "username": user.get_username()},
-            "acknowledge_url": ack_url(incident, user) if event == "incident.page" else None,
+            "acknowledge_url": link if page else None,
             "sent_at": timezone.now().isoformat(),
         },
     )

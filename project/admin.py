@@ -1,13 +1,93 @@
+import functools
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from project.roles import MANAGERS
+from project.roles import MANAGERS, is_plumbing, managers_open
+
+# The apps in the order people use them: work incidents, keep schedules, plan releases, tell stakeholders,
+# look after people; then whatever else is installed, by name.
+APP_ORDER = ("incidents", "rotations", "releases", "comms", "people", "auth", "auditlog")
+SYSTEM = "system"
 
 
 class PiquetAdminSite(admin.AdminSite):
     site_title = _("Piquet")
     site_header = _("Piquet")
     index_title = _("Incident response and on-call")
+
+    def admin_view(self, view, cacheable=False):
+        """Every page of a plumbing model (project.roles) refuses everyone but superusers and, for the records
+        they read, Managers, whatever permission a role holds to read those rows elsewhere (the API, the
+        incident page)."""
+        model_admin = getattr(view, "__self__", None)
+        if isinstance(model_admin, admin.ModelAdmin):
+            meta = model_admin.model._meta
+            if is_plumbing(meta.app_label, meta.model_name):
+                view = _plumbing_page(view, meta)
+        return super().admin_view(view, cacheable)
+
+    def get_app_list(self, request, app_label=None):
+        """The apps in the order of APP_ORDER. Plumbing (tokens, background tasks, raw tables) is gathered under
+        one "System" heading, last, for superusers, and left out for everyone else (roles.PLUMBING closes its
+        pages too); an app where a person's role holds no permission is left out (self-service pages stay
+        reachable from the user menu)."""
+        user = request.user
+        superuser = user.is_active and user.is_superuser
+        system = []
+        app_list = []
+        for app in self._build_app_dict(request, app_label).values():
+            label = app["app_label"]
+            if not superuser and not user.has_module_perms(label):
+                continue
+            models = []
+            for model in app["models"]:
+                if not is_plumbing(label, model["model"]._meta.model_name):
+                    models.append(model)
+                elif superuser and app_label is None:
+                    system.append(
+                        {**model, "name": _("%(model)s (%(app)s)") % {"model": model["name"], "app": app["name"]}}
+                    )
+                elif superuser:
+                    models.append(model)
+            if models:
+                models.sort(key=lambda model: model["name"])
+                app_list.append({**app, "models": models})
+        app_list.sort(key=_app_position)
+        if system:
+            system.sort(key=lambda model: str(model["name"]).lower())
+            app_list.append(
+                {
+                    "name": _("System"),
+                    "app_label": SYSTEM,
+                    "app_url": reverse("admin:index", current_app=self.name) + "#" + SYSTEM,
+                    "has_module_perms": True,
+                    "models": system,
+                }
+            )
+        return app_list
+
+
+def may_open_plumbing(user, meta):
+    return user.is_superuser or (managers_open(meta.app_label, meta.model_name) and sees_secrets(user))
+
+
+def _plumbing_page(view, meta):
+    @functools.wraps(view)
+    def refusing(request, *args, **kwargs):
+        if not may_open_plumbing(request.user, meta):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return refusing
+
+
+def _app_position(app):
+    label = app["app_label"]
+    known = APP_ORDER.index(label) if label in APP_ORDER else len(APP_ORDER)
+    return (known, str(app["name"]).lower())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -11,17 +11,46 @@ RESPONDERS = "Responders"
 STAKEHOLDERS = "Stakeholders"
 ROLE_NAMES = (MANAGERS, RESPONDERS, STAKEHOLDERS)
 
-# Apps whose models every role may read.
+# Our apps: Managers and Responders read their models (but for plumbing and records, below).
 PIQUET_APPS = ("people", "incidents", "rotations", "comms", "releases")
 
 # (app_label, model) pairs responders may change: they work incidents.
 RESPONDER_MODELS = {
     ("incidents", "incident"): ("add", "change"),
-    ("incidents", "timelineentry"): ("add",),
 }
 
-# Manager-owned configuration: everything in these apps but the incident log.
-MANAGER_EXCLUDED = {("incidents", "incident"), ("incidents", "alert"), ("incidents", "timelineentry")}
+# Manager-owned configuration: everything in these apps but the incident log (and the records, below).
+MANAGER_EXCLUDED = {("incidents", "incident")}
+
+# Plumbing: machinery and raw tables, off the admin index of everyone but superusers (who find them under
+# "System"), and their admin pages refuse everyone else (project.admin) but the Managers named here.
+PLUMBING_APPS = ("authtoken", "django_q", "axes")  # no role holds a permission on these
+# (app_label, model) → (roles that read the rows where they are shown: the incident page, the API, the dashboard;
+# whether Managers may also open the table's admin pages). No role holds add, change or delete on them.
+RECORDS = {
+    ("auth", "group"): ((), False),
+    ("auth", "permission"): ((), False),
+    ("incidents", "alert"): ((), False),  # on the incident page
+    ("incidents", "timelineentry"): ((MANAGERS, RESPONDERS), True),  # the incident page and its API
+    ("incidents", "notification"): ((MANAGERS,), True),  # failed deliveries, from the dashboard
+    ("comms", "delivery"): ((MANAGERS,), True),  # stakeholder deliveries
+    ("incidents", "incidentrole"): ((MANAGERS, RESPONDERS, STAKEHOLDERS), True),  # who leads the incident
+}
+# The incident page's note form and the API's POST of a note are allowed by this one.
+NOTE_PERMISSION = ("incidents", "add_timelineentry")
+
+# Stakeholders read incidents and the updates written for them (and who leads, above); nothing else.
+STAKEHOLDER_MODELS = {("incidents", "incident"), ("comms", "statusupdate")}
+
+
+def is_plumbing(app_label, model_name):
+    """Whether a model is plumbing: kept off the index of everyone but superusers."""
+    return app_label in PLUMBING_APPS or (app_label, model_name) in RECORDS
+
+
+def managers_open(app_label, model_name):
+    """Whether Managers may open a plumbing model's admin pages (superusers always may)."""
+    return RECORDS.get((app_label, model_name), ((), False))[1]
 
 
 # Managers look after people too (their contact methods and notification rules), and read the audit trail.
@@ -31,6 +60,8 @@ MANAGER_EXTRA = {("auth", "view_user"), ("auth", "add_user"), ("auth", "change_u
 def permissions_for(role):
     """Return the set of (app_label, codename) a role holds."""
     wanted = set(MANAGER_EXTRA) if role == MANAGERS else set()
+    if role in (RESPONDERS, MANAGERS):
+        wanted.add(NOTE_PERMISSION)
     for app_label in PIQUET_APPS:
         try:
             app_config = global_apps.get_app_config(app_label)
@@ -39,16 +70,23 @@ def permissions_for(role):
         for model in app_config.get_models():
             model_name = model._meta.model_name
             key = (app_label, model_name)
-            wanted.add((app_label, f"view_{model_name}"))
-            if role in (RESPONDERS, MANAGERS):
-                for action in RESPONDER_MODELS.get(key, ()):
-                    wanted.add((app_label, f"{action}_{model_name}"))
-            if role == MANAGERS and key not in MANAGER_EXCLUDED:
-                for action in ("add", "change", "delete"):
-                    wanted.add((app_label, f"{action}_{model_name}"))
             for codename, _name in model._meta.permissions:
                 if role in model_custom_roles(model, codename):
                     wanted.add((app_label, codename))
+            if key in RECORDS:
+                if role in RECORDS[key][0]:
+                    wanted.add((app_label, f"view_{model_name}"))
+                continue
+            if role == STAKEHOLDERS:
+                if key in STAKEHOLDER_MODELS:
+                    wanted.add((app_label, f"view_{model_name}"))
+                continue
+            wanted.add((app_label, f"view_{model_name}"))
+            for action in RESPONDER_MODELS.get(key, ()):
+                wanted.add((app_label, f"{action}_{model_name}"))
+            if role == MANAGERS and key not in MANAGER_EXCLUDED:
+                for action in ("add", "change", "delete"):
+                    wanted.add((app_label, f"{action}_{model_name}"))
     return wanted
 
 

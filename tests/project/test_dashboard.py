@@ -9,7 +9,7 @@ from tests.factories import IncidentFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_index_shows_open_incidents_and_failed_deliveries(responder, service):
+def test_admin_index_shows_managers_open_incidents_and_failed_deliveries(manager, responder, service):
     from people.models import ContactMethod
 
     first = IncidentFactory(service=service, title="Checkout down")
@@ -20,7 +20,7 @@ def test_admin_index_shows_open_incidents_and_failed_deliveries(responder, servi
         incident=first, user=responder, contact_method=method, status="failed", due_at=timezone.now(), error="boom"
     )
     client = Client()
-    client.force_login(responder)
+    client.force_login(manager)
     page = client.get("/admin/").content.decode()
     dashboard = page[page.index('id="incident-dashboard"') :]
     assert '<td class="triggered-count"><strong style="color:#b91c1c">1</strong>' in dashboard
@@ -36,3 +36,12 @@ def test_dashboard_is_hidden_from_people_who_may_not_see_incidents(admin_client,
     client = Client()
     client.force_login(outsider)
     assert 'id="incident-dashboard"' not in client.get("/admin/").content.decode()
+
+
+def test_the_managers_dashboard_is_not_shown_to_responders(responder, service):
+    IncidentFactory(service=service, title="Checkout down")
+    client = Client()
+    client.force_login(responder)
+    page = client.get("/admin/").content.decode()
+    assert 'id="incident-dashboard"' not in page
+    assert 'id="piquet-open-incidents"' in page and "Checkout down" in page

@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from comms.models import Delivery, StakeholderGroup, Subscriber
 from incidents.models import Notification
 from people.models import ContactMethod
+from project.roles import NOTE_PERMISSION, PLUMBING_APPS, RECORDS, ROLE_NAMES, STAKEHOLDERS, permissions_for
 from rotations.models import CalendarFeed, Schedule
 from tests.factories import IncidentFactory, IntegrationFactory
 
@@ -129,3 +130,21 @@ def test_managers_see_what_they_need_to_configure(world, client, api_for, manage
     assert listing["results"][0]["key"] == integration.key
     subscribers = client.get(reverse("admin:comms_subscriber_changelist")).content.decode()
     assert PARTNER in subscribers
+
+
+def test_stakeholders_read_incidents_status_updates_and_who_leads_nothing_else():
+    assert permissions_for(STAKEHOLDERS) == {
+        ("incidents", "view_incident"),
+        ("incidents", "view_incidentrole"),
+        ("comms", "view_statusupdate"),
+    }
+
+
+def test_no_role_holds_a_table_permission_on_plumbing():
+    for role in ROLE_NAMES:
+        held = permissions_for(role)
+        assert not [perm for perm in held if perm[0] in PLUMBING_APPS], role
+        for (app_label, model), (readers, _managers_open) in RECORDS.items():
+            table = {(app_label, f"{action}_{model}") for action in ("add", "change", "delete")} - {NOTE_PERMISSION}
+            assert not held & table, (role, model)
+            assert ((app_label, f"view_{model}") in held) == (role in readers), (role, model)

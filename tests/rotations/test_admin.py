@@ -295,12 +295,12 @@ def test_layer_page_lists_participants_in_order_and_links_change_from(admin_clie
     assert "ben, ann, ben" in changelist.content.decode()
 
 
-def test_admin_index_shows_who_is_on_call_now_for_every_schedule(admin_client_for, stakeholder, people):
+def test_admin_index_shows_who_is_on_call_now_for_every_schedule(admin_client_for, responder, people):
     first = ScheduleFactory(name="Alpha")
     LayerFactory(schedule=first, rotation_start=MONDAY, participants=people[:1])
     ScheduleFactory(name="Beta")
 
-    response = admin_client_for(stakeholder).get(reverse("admin:index"))
+    response = admin_client_for(responder).get(reverse("admin:index"))
 
     html = response.content.decode()
     assert 'id="piquet-oncall-now"' in html
