@@ -23,6 +23,7 @@ def open_incidents(context):
         return {"visible": False}
     rows = list(
         Incident.objects.open()
+        .visible_to(user)
         .mine_first(user)
         .annotate(
             waiting=Case(When(status=Status.TRIGGERED, then=Value(0)), default=Value(1), output_field=IntegerField())

@@ -1,6 +1,7 @@
 from django import template
 from django.utils import timezone
 
+from people.teams import visible
 from rotations import oncall
 from rotations.final_schedule import MAX_WINDOW
 from rotations.models import Schedule
@@ -17,7 +18,9 @@ def oncall_now(context):
     if user is None or not user.has_perm("rotations.view_schedule"):
         return {"visible": False}
     now = timezone.now()
-    schedules = oncall.load_plans(Schedule.objects.order_by("name", "id"), start=now - MAX_WINDOW, end=now + MAX_WINDOW)
+    schedules = oncall.load_plans(
+        visible(Schedule.objects.order_by("name", "id"), user), start=now - MAX_WINDOW, end=now + MAX_WINDOW
+    )
     rows = []
     for schedule in schedules:
         current, following = oncall.now_and_next(schedule, now)

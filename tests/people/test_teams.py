@@ -296,3 +296,10 @@ def test_a_team_manager_reads_the_audit_trail_of_their_team_only(api_for, client
     assert "blue service" in html and "red service" not in html
     client.force_login(world["alice"])
     assert client.get(reverse("admin:auditlog_logentry_changelist")).status_code == 403
+
+
+def test_the_admin_index_blocks_show_my_teams_only(client, world):
+    client.force_login(world["alice"])
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "red incident" in html and "org incident" in html and "blue incident" not in html
+    assert "red schedule" in html and "blue schedule" not in html
