@@ -17,6 +17,7 @@ from incidents.models import (
     Notification,
     PublicStatus,
     Service,
+    Severity,
     SeverityDefinition,
     Status,
     TimelineEntry,
@@ -24,6 +25,7 @@ from incidents.models import (
 from incidents.public_status import set_public_status
 from people.teams import TeamScopedAdmin, TeamScopedInline
 from project.admin import ReadOnlyAdmin, SecretsByNeed
+from rotations.restrictions import ScheduleError, restrictions_from_lines, restrictions_to_lines
 
 
 class IntegrationInline(TeamScopedInline, SecretsByNeed, admin.TabularInline):
@@ -41,8 +43,45 @@ class IntegrationInline(TeamScopedInline, SecretsByNeed, admin.TabularInline):
         return format_html('<input type="text" readonly value="{}" size="60" onclick="this.select()">', obj.url)
 
 
+class ServiceForm(forms.ModelForm):
+    """Urgency as checkboxes and support hours as lines a person writes (`mon-fri 09:00-18:00`), not JSON."""
+
+    high_urgency_severities = forms.MultipleChoiceField(
+        label=_("high-urgency severities"),
+        choices=Severity.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Service._meta.get_field("high_urgency_severities").help_text,
+    )
+    support_hours = forms.CharField(
+        label=_("support hours"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40, "placeholder": "mon-fri 09:00-18:00"}),
+        help_text=_(
+            "One range per line, in the service's time zone: e.g. mon-fri 09:00-18:00, sat,sun 10:00-14:00, "
+            "daily 22:00-06:00 (past midnight). Low-urgency incidents page only then. Empty: at any hour."
+        ),
+    )
+
+    class Meta:
+        model = Service
+        fields = ["high_urgency_severities", "support_hours", "time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "support_hours" in self.fields:
+            self.initial["support_hours"] = restrictions_to_lines(self.instance.support_hours)
+
+    def clean_support_hours(self):
+        try:
+            return restrictions_from_lines(self.cleaned_data.get("support_hours"))
+        except ScheduleError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 @admin.register(Service)
 class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
+    form = ServiceForm
     list_display = [
         "name",
         "slug",
@@ -59,6 +98,7 @@ class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
     autocomplete_fields = ["escalation_policy"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "team", "description", "escalation_policy", "chain"]}),
+        (_("Urgency and support hours"), {"fields": ["high_urgency_severities", "support_hours", "time_zone"]}),
         (_("Status page"), {"fields": ["public_name", "public_description", "public_status", "auto_publish"]}),
     ]
     readonly_fields = ["chain"]

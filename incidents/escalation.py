@@ -20,6 +20,7 @@ step, person and rule. Tasks only act on those rows:
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -29,9 +30,11 @@ from django.utils.translation import gettext_noop
 from delivery.outbox import Outbox
 from incidents import timeline
 from incidents.messages import build_message
-from incidents.models import Escalation, Incident, Notification, Page, Status
+from incidents.models import Escalation, Incident, Notification, Page, Status, Urgency
 from people.models import ContactMethod, display_name, paging_methods, profile_of
+from project.clock import get_zone
 from project.queue import enqueue, enqueue_with
+from project.templatetags.piquet_time import format_instant
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
 
@@ -144,6 +147,8 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
             return False
         if not force and (escalation.next_at is None or escalation.next_at > now):
             return False
+        if not force and _waits_for_support_hours(incident, escalation, now):
+            return True
         steps = escalation.steps
         guard = len(steps) * (escalation.repeat + 1) + 1
         for _attempt in range(guard):
@@ -230,6 +235,43 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
     return True
 
 
+def reconsider(incident, *, now=None):
+    """The incident's urgency changed: a chain waiting for support hours fires now if it became high urgency;
+    a low-urgency one not yet paged waits (the next step checks). Inside the caller's transaction."""
+    now = now or timezone.now()
+    if incident.urgency != Urgency.HIGH:
+        return
+    hurried = Escalation.objects.filter(incident=incident, state=Escalation.State.RUNNING, waiting=True).update(
+        next_at=now, waiting=False, enqueued_at=now
+    )
+    if hurried:
+        pk = Escalation.objects.filter(incident=incident).values_list("pk", flat=True).first()
+        enqueue_with(ADVANCE_TASK, pk, lost=lambda: _not_queued(pk))
+
+
+def _waits_for_support_hours(incident, escalation, now):
+    """A low-urgency incident outside its service's support hours pages nobody until they begin: the step is
+    put off until then (and said so on the timeline). Inside the escalation's row lock."""
+    begins = incident.service.support_hours_begin(now) if incident.urgency == Urgency.LOW else None
+    if begins is None:
+        if escalation.waiting:
+            escalation.waiting = False
+            Escalation.objects.filter(pk=escalation.pk).update(waiting=False)
+        return False
+    with timezone.override(get_zone(incident.service.time_zone or settings.TIME_ZONE)):
+        at = format_instant(begins)
+    _timeline(
+        incident,
+        timeline.Kind.ESCALATION,
+        gettext_noop("Low urgency, outside support hours: nobody is paged until %(at)s."),
+        {"at": at},
+        {"waits_until": begins.isoformat()},
+    )
+    Escalation.objects.filter(pk=escalation.pk).update(next_at=begins, enqueued_at=None, waiting=True)
+    logger.info("escalation waits for support hours incident=%s until=%s", incident.number, begins.isoformat())
+    return True
+
+
 def _next_position(escalation):
     steps = escalation.steps
     if not steps:
@@ -306,7 +348,7 @@ def _page(incident, escalation, users, now):
         )
         if not page_created:
             continue
-        methods = paging_methods(user)
+        methods = paging_methods(user, urgency=incident.urgency)
         if not methods:
             _timeline(
                 incident,

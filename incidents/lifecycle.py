@@ -25,6 +25,7 @@ from incidents.models import (
     Severity,
     Status,
     TimelineEntry,
+    Urgency,
 )
 from project.api import ConflictError
 from project.rows import insert_unless_taken
@@ -128,6 +129,7 @@ def open_or_join(
         title=one_line(title, MAX_TITLE),
         description=description,
         severity=severity,
+        urgency=service.urgency_for(severity),
         created_at=now,
         alert_count=alert_count,
         last_alert_at=now if alert_count else None,
@@ -225,6 +227,7 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
             title=one_line(title, MAX_TITLE),
             description=description,
             severity=severity,
+            urgency=service.urgency_for(severity),
             created_at=now,
         )
         _write(
@@ -340,7 +343,59 @@ def change_severity(incident, *, severity, reason="", by=None, actor_name=""):
             data={"from": old, "to": severity, "reason": reason},
         )
         events.emit(incident, IncidentEvent.Kind.SEVERITY_CHANGED, old=old, new=severity, reason=reason)
+        if incident.urgency == Urgency.LOW and incident.service.urgency_for(severity) == Urgency.HIGH:
+            _set_urgency(
+                incident,
+                Urgency.HIGH,
+                gettext_noop("Urgency raised to high with the severity."),
+                {},
+                by=by,
+                actor_name=actor_name,
+            )
     logger.info("incident severity number=%s from=%s to=%s", incident.number, old, severity)
+    return incident
+
+
+def _set_urgency(incident, urgency, message, params, *, by=None, actor_name=""):
+    old = incident.urgency
+    incident.urgency = urgency
+    Incident.objects.filter(pk=incident.pk).update(urgency=urgency)
+    _write(
+        incident,
+        TimelineEntry.Kind.URGENCY,
+        message,
+        params=params,
+        by=by,
+        actor_name=actor_name,
+        data={"from": old, "to": urgency},
+    )
+    escalation.reconsider(incident)
+
+
+def change_urgency(incident, *, urgency, reason, by=None, actor_name=""):
+    """A person makes the incident high urgency (it pages now, at any hour) or low (it waits for support hours
+    before its next step), saying why."""
+    if urgency not in Urgency.values:
+        raise ValueError(_("Unknown urgency %(urgency)s; use high or low.") % {"urgency": urgency})
+    reason = one_line(reason, MAX_REASON)
+    if not reason:
+        raise ValueError(_("Say why the urgency changes."))
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+        if incident.urgency == urgency:
+            return incident
+        if incident.status == Status.RESOLVED:
+            raise TransitionError(_("A resolved incident keeps its urgency."))
+        old = incident.urgency
+        _set_urgency(
+            incident,
+            urgency,
+            gettext_noop("Urgency changed from %(old)s to %(new)s: %(reason)s"),
+            {"old": old, "new": urgency, "reason": reason},
+            by=by,
+            actor_name=actor_name,
+        )
+    logger.info("incident urgency number=%s to=%s", incident.number, urgency)
     return incident
 
 

@@ -136,11 +136,24 @@ class NotificationRule(models.Model):
     contact_method = models.ForeignKey(
         ContactMethod, on_delete=models.CASCADE, related_name="rules", verbose_name=_("contact method")
     )
+
+    class Urgency(models.TextChoices):
+        ANY = "any", _("Any urgency")
+        HIGH = "high", _("High urgency only")
+        LOW = "low", _("Low urgency only")
+
     delay_minutes = models.PositiveIntegerField(
         _("delay (minutes)"),
         default=0,
         validators=[MaxValueValidator(MAX_RULE_DELAY_MINUTES)],
         help_text=_("Minutes after being paged; 0 means at once."),
+    )
+    urgency = models.CharField(
+        _("urgency"),
+        max_length=4,
+        choices=Urgency.choices,
+        default=Urgency.ANY,
+        help_text=_("Which incidents this rule is for: e.g. a call for high urgency, an e-mail for low."),
     )
 
     class Meta:
@@ -149,7 +162,9 @@ class NotificationRule(models.Model):
         verbose_name = _("notification rule")
         verbose_name_plural = _("notification rules")
         constraints = [
-            models.UniqueConstraint(fields=["contact_method", "delay_minutes"], name="one_rule_per_method_and_delay"),
+            models.UniqueConstraint(
+                fields=["contact_method", "delay_minutes", "urgency"], name="one_rule_per_method_delay_and_urgency"
+            ),
         ]
 
     def __str__(self):
@@ -228,9 +243,12 @@ def immediate_methods(user):
     return []
 
 
-def paging_methods(user, *, immediate_only=False):
-    """(contact method, delay) pairs from the person's rules; their e-mail at once when they have none."""
+def paging_methods(user, *, immediate_only=False, urgency=None):
+    """(contact method, delay) pairs from the person's rules (those for `urgency`, "high" or "low", when given);
+    their e-mail at once when none applies."""
     rules = NotificationRule.objects.filter(user=user, contact_method__enabled=True).select_related("contact_method")
+    if urgency:
+        rules = rules.filter(urgency__in=[NotificationRule.Urgency.ANY, urgency])
     pairs = [(rule.contact_method, rule.delay_minutes) for rule in rules]
     if immediate_only:
         pairs = [(m, d) for m, d in pairs if d == 0]

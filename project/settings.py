@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "PublicStatusEnum": "incidents.models.PublicStatus",
         "IncidentRoleEnum": "incidents.models.IncidentRole.Role",
         "TeamRoleEnum": "people.models.TeamMembership.Role",
+        "UrgencyEnum": "incidents.models.Urgency",
+        "RuleUrgencyEnum": "people.models.NotificationRule.Urgency",
     },
 }
 

@@ -207,3 +207,63 @@ def restriction_prev_edge(restrictions: Sequence[Restriction], tz: ZoneInfo, x: 
         if best is not None and best >= localize(datetime.combine(day + timedelta(days=1), time(0)), tz):
             break
     return best
+
+
+_LINE = re.compile(r"^\s*(?P<days>[a-z,\-\s]+?)\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2})\s*$", re.I)
+
+
+def _days_of(text: str, where: str) -> list[str]:
+    days = []
+    for part in re.split(r"\s*,\s*", text.strip().lower()):
+        first, dash, last = part.partition("-")
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
+            raise ScheduleError(
+                _("%(where)s: %(days)s are not weekdays; write e.g. mon-fri or sat,sun.")
+                % {"where": where, "days": repr(part)}
+            )
+        low = WEEKDAYS.index(first)
+        high = WEEKDAYS.index(last) if dash else low
+        span = range(low, high + 1) if low <= high else [*range(low, 7), *range(0, high + 1)]
+        days += [WEEKDAYS[i] for i in span if WEEKDAYS[i] not in days]
+    return days
+
+
+def restrictions_from_lines(text: str | None) -> list[dict]:
+    """The JSON form of restrictions written one per line, as a person writes them: `mon-fri 09:00-18:00`,
+    `sat,sun 10:00-14:00`, `daily 22:00-06:00` (past midnight). Raises ScheduleError naming the line."""
+    raw = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = _("Line %(number)s") % {"number": number}
+        found = _LINE.match(line)
+        if found is None:
+            raise ScheduleError(
+                _("%(where)s: write the days and a time range, e.g. mon-fri 09:00-18:00.") % {"where": where}
+            )
+        start, end = (value.zfill(5) for value in (found["start"], found["end"]))
+        days = found["days"].strip().lower()
+        entry = {"start": start, "end": end}
+        if days not in ("daily", "every day", "all"):
+            entry = {"days": _days_of(days, where), **entry}
+        raw.append(entry)
+    parse_restrictions(raw)  # the same checks as the JSON form: times, days
+    return raw
+
+
+def restrictions_to_lines(raw) -> str:
+    """Restrictions in their JSON form, one per line (see `restrictions_from_lines`)."""
+    lines = []
+    for item in raw or []:
+        days = item.get("days")
+        if not days or len(days) == 7:
+            label = "daily"
+        else:
+            indices = sorted(WEEKDAYS.index(day.lower()) for day in days)
+            contiguous = indices == list(range(indices[0], indices[-1] + 1))
+            if contiguous and len(indices) > 2:
+                label = f"{WEEKDAYS[indices[0]]}-{WEEKDAYS[indices[-1]]}"
+            else:
+                label = ",".join(WEEKDAYS[i] for i in indices)
+        lines.append(f"{label} {item['start']}-{item['end']}")
+    return "\n".join(lines)

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from incidents.lifecycle import MAX_REASON
-from incidents.models import Incident, Integration, Service, Severity, TimelineEntry
+from incidents.models import Incident, Integration, Service, Severity, TimelineEntry, Urgency
 from people.api.teams import TeamOwnedSerializer
 from people.teams import visible
 from project.admin import sees_secrets
@@ -24,6 +24,9 @@ class ServiceSerializer(TeamOwnedSerializer):
             "public_description",
             "public_status",
             "auto_publish",
+            "high_urgency_severities",
+            "support_hours",
+            "time_zone",
             "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -81,6 +84,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "description",
             "service",
             "severity",
+            "urgency",
             "status",
             "dedup_key",
             "alert_count",
@@ -137,6 +141,13 @@ class NoteSerializer(serializers.Serializer):
 
 class ResolveSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+
+
+class UrgencySerializer(serializers.Serializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    reason = serializers.CharField(
+        max_length=MAX_REASON, trim_whitespace=True, help_text="Why the urgency changes: one line, on the timeline."
+    )
 
 
 class SeveritySerializer(serializers.Serializer):

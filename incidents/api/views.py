@@ -104,6 +104,7 @@ class IncidentViewSet(
         "resolve": RESPONDER,
         "escalate": RESPONDER,
         "severity": RESPONDER,
+        "urgency": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -164,6 +165,23 @@ class IncidentViewSet(
             reason=form.validated_data["reason"],
             by=request.user,
         )
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=s.UrgencySerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def urgency(self, request, pk=None):
+        """Make the incident high urgency (it pages now, at any hour) or low (it waits for support hours)."""
+        form = s.UrgencySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            incident = lifecycle.change_urgency(
+                self.get_object(),
+                urgency=form.validated_data["urgency"],
+                reason=form.validated_data["reason"],
+                by=request.user,
+            )
+        except ValueError as exc:
+            raise ValidationError({"reason": [str(exc)]}) from None
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
     @extend_schema(request=None, responses={200: s.IncidentSerializer})

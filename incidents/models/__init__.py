@@ -12,6 +12,7 @@ from incidents.models.core import (
     Severity,
     Status,
     TimelineEntry,
+    Urgency,
     forget_integrations,
     generate_integration_key,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "SeverityDefinition",
     "Status",
     "TimelineEntry",
+    "Urgency",
     "forget_integrations",
     "generate_integration_key",
 ]

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from people.models import owning_team
 from people.teams import is_org_admin, team_ids
+from project.clock import get_zone, validate_time_zone
+from rotations.restrictions import ScheduleError, parse_restrictions, restriction_next_edge, restrictions_cover
 
 KEY_LENGTH = 32
 
@@ -29,6 +31,27 @@ class Severity(models.TextChoices):
     SEV2 = "SEV2", _("SEV2 – major")
     SEV3 = "SEV3", _("SEV3 – minor")
     SEV4 = "SEV4", _("SEV4 – informational")
+
+
+class Urgency(models.TextChoices):
+    HIGH = "high", _("High")
+    LOW = "low", _("Low")
+
+
+def default_high_urgency():
+    return [Severity.SEV1, Severity.SEV2]
+
+
+def validate_high_urgency(value):
+    if not isinstance(value, list) or any(item not in Severity.values for item in value):
+        raise ValidationError(_("Give a list of severities among %(all)s.") % {"all": ", ".join(Severity.values)})
+
+
+def validate_support_hours(value):
+    try:
+        parse_restrictions(value)
+    except ScheduleError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class Status(models.TextChoices):
@@ -104,6 +127,30 @@ class Service(models.Model):
             "service's public name by itself (never the alert's text)."
         ),
     )
+    high_urgency_severities = models.JSONField(
+        _("high-urgency severities"),
+        default=default_high_urgency,
+        blank=True,
+        validators=[validate_high_urgency],
+        help_text=_(
+            "Incidents of these severities are high urgency: they page at any hour. The others are low urgency: "
+            "outside support hours they wait for the morning."
+        ),
+    )
+    support_hours = models.JSONField(
+        _("support hours"),
+        default=list,
+        blank=True,
+        validators=[validate_support_hours],
+        help_text=_("When low-urgency incidents page, in the service's time zone. Empty: at any hour."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("The zone of the support hours, e.g. Europe/Zurich. Empty: the installation's (TIME_ZONE)."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -113,6 +160,20 @@ class Service(models.Model):
 
     def __str__(self):
         return self.name
+
+    def urgency_for(self, severity):
+        """The urgency of a new incident of this severity, from the service's map."""
+        return Urgency.HIGH if severity in (self.high_urgency_severities or ()) else Urgency.LOW
+
+    def support_hours_begin(self, at):
+        """None when `at` is inside support hours (or the service has none); else when they next begin."""
+        restrictions = parse_restrictions(self.support_hours)
+        if not restrictions:
+            return None
+        zone = get_zone(self.time_zone or settings.TIME_ZONE)
+        if restrictions_cover(restrictions, zone, at):
+            return None
+        return restriction_next_edge(restrictions, zone, at)
 
     @property
     def public_label(self):
@@ -286,6 +347,13 @@ class Incident(models.Model):
     title = models.CharField(_("title"), max_length=1024)
     description = models.TextField(_("description"), blank=True)
     severity = models.CharField(_("severity"), max_length=4, choices=Severity.choices, default=Severity.SEV2)
+    urgency = models.CharField(
+        _("urgency"),
+        max_length=4,
+        choices=Urgency.choices,
+        default=Urgency.HIGH,
+        help_text=_("High pages at once, at any hour; low waits for the service's support hours."),
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.TRIGGERED)
     dedup_key = models.CharField(
         _("deduplication key"),
@@ -427,6 +495,7 @@ class TimelineEntry(models.Model):
         RESOLVED = "resolved", _("Resolved")
         NOTE = "note", _("Note")
         SEVERITY = "severity", _("Severity changed")
+        URGENCY = "urgency", _("Urgency changed")
         ALERT = "alert", _("Alert")
         ESCALATED = "escalated", _("Escalated by hand")
         ESCALATION = "escalation", _("Escalation")

@@ -31,6 +31,11 @@ class Escalation(models.Model):
         _("step"), default=-1, help_text=_("Index of the last step fired; -1 before the first.")
     )
     next_at = models.DateTimeField(_("next escalation at"), null=True, blank=True, db_index=True)
+    waiting = models.BooleanField(
+        _("waiting for support hours"),
+        default=False,
+        help_text=_("A low-urgency incident outside support hours: the next step fires when they begin."),
+    )
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
 

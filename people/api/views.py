@@ -46,7 +46,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
 class NotificationRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = NotificationRule
-        fields = ["id", "contact_method", "delay_minutes"]
+        fields = ["id", "contact_method", "delay_minutes", "urgency"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

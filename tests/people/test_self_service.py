@@ -33,10 +33,13 @@ def test_a_responder_adds_changes_and_deletes_their_own_contact_methods_in_the_a
     assert "rita" in listing and "theo@example.com" not in listing and "t…@example.com" not in listing
 
     rule = client.post(
-        "/admin/people/notificationrule/add/", {"user": teammate.pk, "contact_method": other.pk, "delay_minutes": 0}
+        "/admin/people/notificationrule/add/",
+        {"user": teammate.pk, "contact_method": other.pk, "delay_minutes": 0, "urgency": "any"},
     )
     assert rule.status_code == 200 and not NotificationRule.objects.exists()  # not their method: a form error
-    rule = client.post("/admin/people/notificationrule/add/", {"contact_method": method.pk, "delay_minutes": 0})
+    rule = client.post(
+        "/admin/people/notificationrule/add/", {"contact_method": method.pk, "delay_minutes": 0, "urgency": "any"}
+    )
     assert rule.status_code == 302
     assert NotificationRule.objects.get().user == responder
 
