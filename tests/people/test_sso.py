@@ -1,5 +1,9 @@
 """Single sign-on with OpenID Connect, through a real provider (tests/oidc_provider) and Piquet's callback."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
@@ -11,6 +15,7 @@ from tests.factories import UserFactory
 from tests.people.conftest import sign_in
 
 User = get_user_model()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_group_map_reads_roles_teams_and_team_managers():
@@ -194,3 +199,17 @@ def test_with_passwords_off_a_break_glass_superuser_still_signs_in_with_a_passwo
     answer = client.post("/admin/login/", {"username": "root", "password": "the-right-password-42"})
     assert answer.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_bad_group_map_stops_start_up_and_a_provider_that_is_down_does_not():
+    def check(**env):
+        base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "project.settings", "DEBUG": "1"}
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+        )
+
+    sso_env = {"PIQUET_OIDC_ISSUER": "http://127.0.0.1:9/o", "PIQUET_OIDC_CLIENT_ID": "piquet"}
+    refused = check(**sso_env, PIQUET_OIDC_GROUP_MAP="oncall-admins=role:Admins")
+    assert refused.returncode != 0
+    assert "names the role 'Admins', which is not one of Managers, Responders, Stakeholders." in refused.stderr
+    assert check(**sso_env, PIQUET_OIDC_GROUP_MAP="oncall-admins=role:Managers").returncode == 0
