@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -136,6 +137,18 @@ class OIDCBackend(OIDCAuthenticationBackend):
             logger.warning("Single sign-on failed talking to the provider: %s (status %s)", type(exc).__name__, status)
             messages.error(request, _("Single sign-on failed: the identity provider could not be reached."))
             return None
+
+    def verify_token(self, token, **kwargs):
+        # The library checks the signature and the nonce; an ID token must also come from our issuer and be
+        # meant for Piquet (a token the provider made for another of its clients signs nobody in here).
+        payload = super().verify_token(token, **kwargs)
+        audience = payload.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        if settings.PIQUET_OIDC_CLIENT_ID not in audiences:
+            raise SuspiciousOperation("The ID token is not meant for this client.")
+        if str(payload.get("iss", "")).rstrip("/") != settings.PIQUET_OIDC_ISSUER.rstrip("/"):
+            raise SuspiciousOperation("The ID token comes from another issuer.")
+        return payload
 
     def get_username(self, claims):
         return (claims.get("preferred_username") or claims.get("email") or "").strip()

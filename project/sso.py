@@ -101,6 +101,9 @@ def _fetch(issuer):
         raise DiscoveryError(f"could not read {url}: {exc.__class__.__name__}: {exc}") from exc
     if not isinstance(document, dict):
         raise DiscoveryError(f"{url} did not answer a JSON object")
+    if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
+        # OpenID Connect Discovery: a document naming another issuer is not this provider's.
+        raise DiscoveryError(f"{url} names the issuer {document.get('issuer')!r}, not {issuer!r}")
     missing = [key for key in REQUIRED_ENDPOINTS if not isinstance(document.get(key), str)]
     if missing:
         raise DiscoveryError(f"{url} does not name {', '.join(missing)}")

@@ -213,3 +213,40 @@ def test_a_bad_group_map_stops_start_up_and_a_provider_that_is_down_does_not():
     assert refused.returncode != 0
     assert "names the role 'Admins', which is not one of Managers, Responders, Stakeholders." in refused.stderr
     assert check(**sso_env, PIQUET_OIDC_GROUP_MAP="oncall-admins=role:Managers").returncode == 0
+
+
+@pytest.fixture
+def impostor():
+    """A server whose discovery document names another issuer than the one Piquet is configured with."""
+    import http.server
+    import json
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(
+                {key: "http://127.0.0.1:9/" + key for key in project_sso.REQUIRED_ENDPOINTS}
+                | {"issuer": "https://login.example.com"}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_discovery_document_of_another_issuer_is_not_trusted(impostor):
+    project_sso.forget_discovery()
+    with pytest.raises(project_sso.DiscoveryError) as raised:
+        project_sso.discover(impostor)
+    assert "names the issuer 'https://login.example.com'" in str(raised.value)
+    project_sso.forget_discovery()
