@@ -1,10 +1,14 @@
 import functools
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, auth
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from project import sso
+from project.passwords import LoginForm
 from project.roles import MANAGERS, is_plumbing, managers_open
 
 # The apps in the order people use them: work incidents, keep schedules, plan releases, tell stakeholders,
@@ -17,6 +21,26 @@ class PiquetAdminSite(admin.AdminSite):
     site_title = _("Piquet")
     site_header = _("Piquet")
     index_title = _("Incident response and on-call")
+    login_form = LoginForm
+
+    def login(self, request, extra_context=None):
+        configured, problem = sso.sso_status()
+        context = {
+            "sso_configured": configured,
+            "sso_unavailable": bool(problem),
+            "password_login": settings.PIQUET_PASSWORD_LOGIN,
+            **(extra_context or {}),
+        }
+        return super().login(request, extra_context=context)
+
+    def logout(self, request, extra_context=None):
+        # A person who came through SSO is signed out at the provider too, when it offers an end-session
+        # endpoint: otherwise the next "Sign in with SSO" would let them straight back in.
+        if request.method == "POST" and request.session.get("oidc_id_token"):
+            target = sso.provider_logout_url(request)
+            auth.logout(request)
+            return HttpResponseRedirect(target)
+        return super().logout(request, extra_context=extra_context)
 
     def admin_view(self, view, cacheable=False):
         """Every page of a plumbing model (project.roles) refuses everyone but superusers and, for the records

@@ -10,6 +10,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from project import sso
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -247,12 +249,42 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Failed logins (django-axes): after PIQUET_LOGIN_FAILURES for one account or from one address, 429 for
 # PIQUET_LOGIN_COOLOFF_MINUTES. A successful login resets the count.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("PIQUET_LOGIN_FAILURES", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PIQUET_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "project.ratelimits.locked_out"
+
+# Single sign-on with OpenID Connect (docs/configuration.md): on when PIQUET_OIDC_ISSUER and the client are
+# set. The provider's endpoints and keys come from its discovery document, fetched when first needed; if it
+# cannot be had, password login goes on working and the login page says SSO is unavailable.
+PIQUET_OIDC_ISSUER = env.str("PIQUET_OIDC_ISSUER", default="").rstrip("/")
+PIQUET_OIDC_CLIENT_ID = env.str("PIQUET_OIDC_CLIENT_ID", default="")
+PIQUET_OIDC_CLIENT_SECRET = env.str("PIQUET_OIDC_CLIENT_SECRET", default="")
+PIQUET_OIDC_GROUPS_CLAIM = env.str("PIQUET_OIDC_GROUPS_CLAIM", default="groups")
+# provider group=role:Managers|Responders|Stakeholders, team:<slug> or team-manager:<slug>, comma-separated.
+PIQUET_OIDC_GROUP_MAP = sso.parse_group_map(env.str("PIQUET_OIDC_GROUP_MAP", default=""))
+# Local passwords: 0 turns them off for everyone but the superusers named in PIQUET_BREAK_GLASS_USERS.
+PIQUET_PASSWORD_LOGIN = env.bool("PIQUET_PASSWORD_LOGIN", default=True)
+PIQUET_BREAK_GLASS_USERS = env.list("PIQUET_BREAK_GLASS_USERS", default=[])
+if PIQUET_OIDC_ISSUER and not PIQUET_OIDC_CLIENT_ID:
+    raise ImproperlyConfigured("PIQUET_OIDC_ISSUER is set but PIQUET_OIDC_CLIENT_ID is not: set both, or neither.")
+# The SSO backend answers only the provider's callback, and nothing while SSO is not configured.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "project.passwords.PasswordBackend",
+    "people.sso.OIDCBackend",
+]
+# What mozilla-django-oidc reads; the endpoints are read from the discovery document (people/sso.py).
+OIDC_RP_CLIENT_ID = PIQUET_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = PIQUET_OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_NONCE = True  # the library checks the state and the nonce of every callback
+OIDC_TIMEOUT = 10
+OIDC_STORE_ID_TOKEN = True  # the hint the provider's end-session endpoint asks for at logout
+OIDC_OP_LOGOUT_URL_METHOD = "project.sso.provider_logout_url"
+LOGIN_REDIRECT_URL = "admin:index"
+LOGIN_REDIRECT_URL_FAILURE = "/admin/login/"  # a path: the library does not resolve this one
 
 # Networks (CIDRs) that webhooks and other outbound URLs may reach although they are loopback, private or
 # link-local (for a receiver inside your network). Empty: none; such URLs are refused.
