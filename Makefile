@@ -53,7 +53,7 @@ pytest: install-dev
 ## Outside programs the tests drive: Chromium (browser tests) and Alertmanager.
 test-deps:
 	@missing=""; \
-	for pair in chromium:chromium prometheus-alertmanager:prometheus-alertmanager; do \
+	for pair in chromium:chromium prometheus-alertmanager:prometheus-alertmanager msgfmt:gettext; do \
 		bin=$${pair%%:*}; pkg=$${pair##*:}; \
 		command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
