@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents import alert_details, lifecycle
-from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status
+from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
 from project.admin import sees_secrets
@@ -128,6 +128,16 @@ class NoteForm(forms.Form):
     )
 
 
+class UrgencyForm(forms.Form):
+    urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=lifecycle.MAX_REASON,
+        widget=forms.TextInput(attrs={"size": 40}),
+        error_messages={"required": _("Say why the urgency changes.")},
+    )
+
+
 class SeverityForm(forms.Form):
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
     reason = forms.CharField(
@@ -166,7 +176,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "opened",
     ]
     list_display_links = ["number_display", "title"]
-    list_filter = [StatusFilter, MineFilter, "service", "severity", AgeFilter]
+    list_filter = [StatusFilter, MineFilter, "service", "severity", "urgency", AgeFilter]
     list_select_related = ["service", "acknowledged_by"]
     search_fields = ["=number", "title", "dedup_key"]
     # Most severe first (SEV1 sorts before SEV4), then the newest.
@@ -342,6 +352,11 @@ class IncidentAdmin(admin.ModelAdmin):
                 name="incidents_incident_severity",
             ),
             path(
+                "<int:pk>/urgency/",
+                self.admin_site.admin_view(self.urgency_view),
+                name="incidents_incident_urgency",
+            ),
+            path(
                 "<int:pk>/timeline/",
                 self.admin_site.admin_view(self.timeline_view),
                 name="incidents_incident_timeline",
@@ -418,6 +433,30 @@ class IncidentAdmin(admin.ModelAdmin):
         self.log_change(request, incident, str(done))
         return self._back(incident, request)
 
+    def urgency_view(self, request, pk):
+        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
+        if refusal:
+            return refusal
+        form = UrgencyForm(request.POST, prefix="urgency")
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+            return self._back(incident, request)
+        try:
+            changed = lifecycle.change_urgency(
+                incident, urgency=form.cleaned_data["urgency"], reason=form.cleaned_data["reason"], by=request.user
+            )
+        except (ValueError, lifecycle.TransitionError) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return self._back(incident, request)
+        done = _("Incident #%(number)s is now %(urgency)s urgency.") % {
+            "number": changed.number,
+            "urgency": changed.get_urgency_display().lower(),
+        }
+        self.message_user(request, done, messages.SUCCESS)
+        return self._back(incident, request)
+
     def note_view(self, request, pk):
         incident, refusal = self._incident_for_post(request, pk, "incidents.add_timelineentry")
         if refusal:
@@ -486,6 +525,10 @@ class IncidentAdmin(admin.ModelAdmin):
                 is_open=incident.is_open,
                 is_triggered=incident.status == Status.TRIGGERED,
                 severity_form=SeverityForm(prefix="change", initial={"severity": incident.severity}),
+                urgency_form=UrgencyForm(
+                    prefix="urgency",
+                    initial={"urgency": Urgency.LOW if incident.urgency == Urgency.HIGH else Urgency.HIGH},
+                ),
                 sees_secrets=sees_secrets(request.user),
                 panel_templates=self.panel_templates,
                 show_save_and_add_another=False,

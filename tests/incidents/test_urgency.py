@@ -221,3 +221,25 @@ def test_the_admin_edits_support_hours_as_lines(client, manager, service):
     refused = client.post(url, data)
     assert refused.status_code == 200
     assert "support_hours" in refused.context["adminform"].form.errors
+
+
+def test_a_responder_changes_the_urgency_on_the_incident_page(
+    client, integration, office_service, run_tasks, responder
+):
+    with time_machine.travel(FRIDAY_EVENING, tick=False):
+        incident = trigger(client, integration, run_tasks, severity="info")
+        client.force_login(responder)
+        page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+        assert 'id="urgency-form"' in page and "waiting for support hours" in page
+        url = reverse("admin:incidents_incident_urgency", args=[incident.pk])
+        client.post(url, {"urgency-urgency": "high", "urgency-reason": ""})
+        incident.refresh_from_db()
+        assert incident.urgency == Urgency.LOW  # no reason, no change
+        with run_tasks():
+            answer = client.post(url, {"urgency-urgency": "high", "urgency-reason": "The CEO noticed"})
+        assert answer.status_code == 302
+    incident.refresh_from_db()
+    assert incident.urgency == Urgency.HIGH
+    assert paged(incident) == ["alice"]
+    listing = client.get(reverse("admin:incidents_incident_changelist"), {"urgency__exact": "high"})
+    assert f"#{incident.number}" in listing.content.decode()
