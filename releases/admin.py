@@ -14,8 +14,8 @@ from django.utils.translation import ngettext
 from incidents.models import Service
 from people.teams import TeamScopedAdmin
 from project import clock
+from project import recurrence as window_math
 from releases import approvals, gate
-from releases import windows as window_math
 from releases.models import Deployment, FreezeAnnouncement, FreezeException, ReleaseWindow
 
 STATE_COLOURS = {"allowed": "#15803d", "warned": "#ca8a04", "blocked": "#b91c1c"}

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from delivery.transports import APPRISE, EMAIL, Message, Target
 from delivery.transports import deliver as deliver_to
+from project import recurrence as window_math
 from project.text import mask_address
-from releases import windows as window_math
 from releases.models import FreezeAnnouncement, ReleaseWindow
 
 logger = logging.getLogger(__name__)

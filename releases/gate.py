@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from incidents.models import Incident, Service
 from project import clock
+from project import recurrence as window_math
 from releases import gate_queries
-from releases import windows as window_math
 from releases.models import FreezeException, ReleaseWindow
 
 # How far ahead the gate looks for the end of a block, nearest first, before answering "not known".

@@ -3,7 +3,6 @@ import zoneinfo
 from functools import lru_cache
 
 import holidays
-from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -12,9 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from people.models import owning_team
-from project import clock
-
-CRON_FIELD = re.compile(r"^\S+(\s+\S+){4}$")
+from project import clock, recurrence
+from project.recurrence import validate_cron
 
 
 @lru_cache(maxsize=1)
@@ -27,20 +25,6 @@ def validate_time_zone(value):
         raise ValidationError(
             _("Unknown time zone %(zone)s: use an IANA name such as Europe/Zurich."), params={"zone": repr(value)}
         )
-
-
-def validate_cron(value):
-    if not value:
-        return
-    if not CRON_FIELD.match(value.strip()) or not croniter.is_valid(value.strip()):
-        raise ValidationError(
-            _("%(cron)s is not a 5-field cron expression (minute hour day-of-month month day-of-week)."),
-            params={"cron": repr(value)},
-        )
-    try:
-        croniter(value.strip()).get_next()
-    except (CroniterBadCronError, CroniterBadDateError):
-        raise ValidationError(_("%(cron)s never matches a date."), params={"cron": repr(value)}) from None
 
 
 def validate_environments(value):
@@ -164,13 +148,7 @@ class ReleaseWindow(models.Model):
 
     @property
     def form(self):
-        if self.start_cron or self.end_cron:
-            return "cron"
-        if self.starts_at or self.ends_at:
-            return "once"
-        if self.holiday_country:
-            return "holidays"
-        return None
+        return recurrence.time_form(self)
 
     @property
     def zone(self):
@@ -185,34 +163,7 @@ class ReleaseWindow(models.Model):
         return not names or not environment or environment in names
 
     def clean(self):
-        errors = {}
-        has_cron = bool(self.start_cron or self.end_cron)
-        has_once = bool(self.starts_at or self.ends_at)
-        has_holidays = bool(self.holiday_country)
-        forms = sum([has_cron, has_once, has_holidays])
-        if forms == 0:
-            errors["start_cron"] = _(
-                "Give the window's time: start_cron and end_cron, or starts_at and ends_at, or a holiday country."
-            )
-        elif forms > 1:
-            field = "starts_at" if has_cron and has_once else "holiday_country"
-            errors[field] = _(
-                "Give only one form of time: start_cron and end_cron, or starts_at and ends_at, or a holiday country."
-            )
-        if has_cron:
-            if not self.start_cron:
-                errors["start_cron"] = _("start_cron is required with end_cron.")
-            if not self.end_cron:
-                errors["end_cron"] = _("end_cron is required with start_cron.")
-        out_of_range = clock.out_of_range(self, ("starts_at", "ends_at"))
-        errors.update(out_of_range)
-        if has_once and not out_of_range:
-            if not self.starts_at:
-                errors["starts_at"] = _("starts_at is required with ends_at.")
-            if not self.ends_at:
-                errors["ends_at"] = _("ends_at is required with starts_at.")
-            if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-                errors["ends_at"] = _("ends_at must be after starts_at.")
+        errors = recurrence.time_errors(self)
         if self.holiday_country:
             supported = holidays.list_supported_countries()
             country = self.holiday_country.upper()

@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from incidents.models import Incident, Service
 from people.api.teams import TeamOwnedSerializer
+from project import recurrence as window_math
 from project.serializers import InstantField
-from releases import windows as window_math
 from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
 
 

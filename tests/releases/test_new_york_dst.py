@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from releases import windows
+from project import recurrence as windows
 from releases.models import ReleaseWindow
 from tests.releases.factories import ReleaseWindowFactory
 

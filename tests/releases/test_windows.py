@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from project import clock
-from releases import windows
+from project import recurrence as windows
 from releases.models import ReleaseWindow
 
 ZURICH = ZoneInfo("Europe/Zurich")

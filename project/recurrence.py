@@ -1,4 +1,5 @@
-"""When a release window is active: cron, one-off and public-holiday windows.
+"""When a window is active (release windows and freezes, maintenance windows): cron, one-off and
+public-holiday windows.
 
 Cron windows follow GitLab's deploy freezes: a window is active at t when the
 latest start at or before t is later than the latest end at or before t. Cron
@@ -9,16 +10,19 @@ means the first instant after it, an ambiguous one its first occurrence).
 Occurrences are half-open: active at their start, not at their end.
 """
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 import holidays
 from cron_descriptor import ExpressionDescriptor, Options
-from croniter import CroniterBadDateError, croniter
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from project import clock
 from project.clock import localize, wall_clock
 
 # How far around t a cron search starts, to cover an ambiguous (fall-back) hour.
@@ -259,3 +263,67 @@ def describe_occurrence(occurrence, tz, *, dated=False):
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+CRON_FIELD = re.compile(r"^\S+(\s+\S+){4}$")
+
+
+def validate_cron(value):
+    if not value:
+        return
+    if not CRON_FIELD.match(value.strip()) or not croniter.is_valid(value.strip()):
+        raise ValidationError(
+            _("%(cron)s is not a 5-field cron expression (minute hour day-of-month month day-of-week)."),
+            params={"cron": repr(value)},
+        )
+    try:
+        croniter(value.strip()).get_next()
+    except (CroniterBadCronError, CroniterBadDateError):
+        raise ValidationError(_("%(cron)s never matches a date."), params={"cron": repr(value)}) from None
+
+
+def time_form(window):
+    """How the window gives its time: "cron", "once", "holidays" or None."""
+    if window.start_cron or window.end_cron:
+        return "cron"
+    if window.starts_at or window.ends_at:
+        return "once"
+    if getattr(window, "holiday_country", ""):
+        return "holidays"
+    return None
+
+
+def time_errors(window):
+    """What is wrong with the window's time, by field: exactly one form (a cron pair, an instant pair, or a
+    holiday country where the model has one), each complete, a one-off ending after it starts."""
+    errors = {}
+    has_cron = bool(window.start_cron or window.end_cron)
+    has_once = bool(window.starts_at or window.ends_at)
+    has_holidays = bool(getattr(window, "holiday_country", ""))
+    forms = sum([has_cron, has_once, has_holidays])
+    if forms == 0:
+        errors["start_cron"] = (
+            _("Give the window's time: start_cron and end_cron, or starts_at and ends_at, or a holiday country.")
+            if hasattr(window, "holiday_country")
+            else _("Give the window's time: start_cron and end_cron, or starts_at and ends_at.")
+        )
+    elif forms > 1:
+        field = "starts_at" if has_cron and has_once else "holiday_country"
+        errors[field] = _(
+            "Give only one form of time: start_cron and end_cron, or starts_at and ends_at, or a holiday country."
+        )
+    if has_cron:
+        if not window.start_cron:
+            errors["start_cron"] = _("start_cron is required with end_cron.")
+        if not window.end_cron:
+            errors["end_cron"] = _("end_cron is required with start_cron.")
+    out_of_range = clock.out_of_range(window, ("starts_at", "ends_at"))
+    errors.update(out_of_range)
+    if has_once and not out_of_range:
+        if not window.starts_at:
+            errors["starts_at"] = _("starts_at is required with ends_at.")
+        if not window.ends_at:
+            errors["ends_at"] = _("ends_at is required with starts_at.")
+        if window.starts_at and window.ends_at and window.ends_at <= window.starts_at:
+            errors["ends_at"] = _("ends_at must be after starts_at.")
+    return errors
