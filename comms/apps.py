@@ -21,3 +21,5 @@ class CommsConfig(AppConfig):
 
         teams.owned(StakeholderGroup)
         teams.owned(Subscriber, "group__team")
+
+        from comms import maintenance  # noqa: F401  (tells subscribers of planned maintenance)

@@ -312,6 +312,7 @@ class Delivery(OutboxMessage):
         ROLE = "role", _("Role assigned")
         FINAL_PROMPT = "final_prompt", _("Final update prompt")
         CONFIRM = "confirm", _("Subscription confirmation")
+        MAINTENANCE = "maintenance", _("Scheduled maintenance")
 
     key = models.CharField(_("message key"), max_length=100, help_text=_("Which message, e.g. 'update:12'."))
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -174,6 +175,7 @@ def build(delivery, *, cache=None):
         Delivery.Purpose.ROLE: _build_role,
         Delivery.Purpose.FINAL_PROMPT: _build_final_prompt,
         Delivery.Purpose.CONFIRM: _build_confirm,
+        Delivery.Purpose.MAINTENANCE: _build_maintenance,
     }
     return builders[delivery.purpose](delivery, cache)
 
@@ -251,3 +253,22 @@ def _build_confirm(delivery, cache):
             "Confirm with this link: %(url)s\n\nIf it was not you, ignore this message."
         ) % {"url": confirm_url(delivery.subscriber)}
     return Message(subject=subject, text=text)
+
+
+def _build_maintenance(delivery, cache):
+    """Scheduled maintenance, told ahead to the status page's subscribers: what, which services, when."""
+    data = delivery.data
+    start, end = parse_datetime(data["start"]), parse_datetime(data["end"])
+    with translation.override(delivery.language):
+        subject = _("Scheduled maintenance: %(name)s") % {"name": data["name"]}
+        text = _("%(services)s: maintenance from %(start)s to %(end)s.") % {
+            "services": data["services"] or _("All services"),
+            "start": when(start),
+            "end": when(end),
+        }
+        link = unsubscribe_url(delivery)
+        headers = {}
+        if link:
+            text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": link}
+            headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return Message(subject=subject, text=text, headers=headers)

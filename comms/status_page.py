@@ -20,6 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from comms import maintenance
 from comms.models import Phase, StatusPageSettings, StatusUpdate
 from comms.stakeholder_messages import render_markdown, status_zone
 from incidents.models import (
@@ -190,6 +191,10 @@ def overview(*, now=None, language=None, with_history=False):
         "overall_label": overall_labels()[overall],
         "active": active,
         "recent": recent,
+        "maintenance": [
+            {**item, "start_stamp": stamp(item["start"], zone), "end_stamp": stamp(item["end"], zone)}
+            for item in maintenance.scheduled(now=now)
+        ],
         "brand": StatusPageSettings.current(),
     }
 

@@ -1,6 +1,6 @@
 """django-q2 entry points for stakeholder communications: take ids, act only if still due."""
 
-from comms import stakeholders, subscriptions
+from comms import maintenance, stakeholders, subscriptions
 
 
 def fan_out(update_id):
@@ -13,3 +13,7 @@ def send_deliveries(delivery_ids):
 
 def expire_unconfirmed_subscribers():
     subscriptions.expire_unconfirmed()
+
+
+def announce_maintenance():
+    return maintenance.announce_due()

@@ -6,9 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from incidents import (
+    admin_maintenance,  # noqa: F401  (maintenance windows)
     admin_people,  # noqa: F401  (extends the people admin with test notifications)
 )
 from incidents.admin_incident import IncidentAdmin, instant, person
+from incidents.admin_maintenance import warn_if_silenced
 from incidents.models import (
     Alert,
     Incident,
@@ -113,6 +115,12 @@ class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
             obj.public_status = PublicStatus.OPERATIONAL
             obj.save()
         set_public_status(obj, wanted, by=request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        service = self.get_object(request, object_id)
+        if service is not None and request.method == "GET":
+            warn_if_silenced(self, request, service)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("call chain"))
     def chain(self, obj):

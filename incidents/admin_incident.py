@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from incidents import alert_details, lifecycle
+from incidents.admin_maintenance import warn_if_silenced
 from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
@@ -498,6 +499,8 @@ class IncidentAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         incident = self.get_object(request, object_id)
+        if incident is not None and incident.is_open and request.method == "GET":
+            warn_if_silenced(self, request, incident.service)
         if incident is not None:
             alerts = list(incident.alerts.select_related("integration").order_by("-received_at", "-id")[:50])
             for alert in alerts:

@@ -30,7 +30,16 @@ from django.utils.translation import gettext_noop
 from delivery.outbox import Outbox
 from incidents import timeline
 from incidents.messages import build_message
-from incidents.models import Escalation, Incident, Notification, Page, Status, Urgency
+from incidents.models import (
+    Escalation,
+    Incident,
+    Notification,
+    Page,
+    Status,
+    TimelineEntry,
+    Urgency,
+    maintenance_at,
+)
 from people.models import ContactMethod, display_name, paging_methods, profile_of
 from project.clock import get_zone
 from project.queue import enqueue, enqueue_with
@@ -147,7 +156,7 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
             return False
         if not force and (escalation.next_at is None or escalation.next_at > now):
             return False
-        if not force and _waits_for_support_hours(incident, escalation, now):
+        if not force and _waits(incident, escalation, now):
             return True
         steps = escalation.steps
         guard = len(steps) * (escalation.repeat + 1) + 1
@@ -249,26 +258,49 @@ def reconsider(incident, *, now=None):
         enqueue_with(ADVANCE_TASK, pk, lost=lambda: _not_queued(pk))
 
 
-def _waits_for_support_hours(incident, escalation, now):
-    """A low-urgency incident outside its service's support hours pages nobody until they begin: the step is
-    put off until then (and said so on the timeline). Inside the escalation's row lock."""
-    begins = incident.service.support_hours_begin(now) if incident.urgency == Urgency.LOW else None
-    if begins is None:
+def wake_waiting(*, now=None):
+    """Chains put off for maintenance or support hours are due now: the next tick looks again (and puts them
+    off again if they still must wait). Called when a maintenance window is saved, ended or deleted."""
+    now = now or timezone.now()
+    return Escalation.objects.filter(state=Escalation.State.RUNNING, waiting=True).update(next_at=now, enqueued_at=None)
+
+
+def _last_wait(incident):
+    entry = (
+        TimelineEntry.objects.filter(incident=incident, kind=timeline.Kind.ESCALATION, data__has_key="waits_until")
+        .order_by("-at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return entry and entry.get("waits_until")
+
+
+def _waits(incident, escalation, now):
+    """Nobody is paged during a maintenance window of the service, nor for a low-urgency incident outside its
+    support hours: the step is put off until the window ends or support hours begin (and the timeline says
+    so). Inside the escalation's row lock."""
+    service = incident.service
+    window, occurrence = maintenance_at(service, now)
+    if window is not None:
+        until, zone = occurrence.end, window.zone
+        message = gettext_noop("Maintenance window %(name)s: nobody is paged until %(at)s.")
+        params = {"name": window.name}
+    else:
+        until = service.support_hours_begin(now) if incident.urgency == Urgency.LOW else None
+        zone = get_zone(service.time_zone or settings.TIME_ZONE)
+        message = gettext_noop("Low urgency, outside support hours: nobody is paged until %(at)s.")
+        params = {}
+    if until is None:
         if escalation.waiting:
             escalation.waiting = False
             Escalation.objects.filter(pk=escalation.pk).update(waiting=False)
         return False
-    with timezone.override(get_zone(incident.service.time_zone or settings.TIME_ZONE)):
-        at = format_instant(begins)
-    _timeline(
-        incident,
-        timeline.Kind.ESCALATION,
-        gettext_noop("Low urgency, outside support hours: nobody is paged until %(at)s."),
-        {"at": at},
-        {"waits_until": begins.isoformat()},
-    )
-    Escalation.objects.filter(pk=escalation.pk).update(next_at=begins, enqueued_at=None, waiting=True)
-    logger.info("escalation waits for support hours incident=%s until=%s", incident.number, begins.isoformat())
+    with timezone.override(zone):
+        params["at"] = format_instant(until)
+    if not escalation.waiting or _last_wait(incident) != until.isoformat():
+        _timeline(incident, timeline.Kind.ESCALATION, message, params, {"waits_until": until.isoformat()})
+    Escalation.objects.filter(pk=escalation.pk).update(next_at=until, enqueued_at=None, waiting=True)
+    logger.info("escalation waits incident=%s until=%s maintenance=%s", incident.number, until.isoformat(), window)
     return True
 
 

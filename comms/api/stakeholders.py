@@ -217,6 +217,16 @@ class PublicStatusView(APIView):
                     for row in data["services"]
                 ],
                 "incidents": [_incident_json(i) for i in data["active"]],
+                "scheduled_maintenance": [
+                    {
+                        "name": item["name"],
+                        "services": item["services"],
+                        "starts_at": item["start"].isoformat(),
+                        "ends_at": item["end"].isoformat(),
+                        "under_way": item["active"],
+                    }
+                    for item in data["maintenance"]
+                ],
             }
         )
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from incidents.lifecycle import MAX_REASON
@@ -155,3 +156,23 @@ class SeveritySerializer(serializers.Serializer):
     reason = serializers.CharField(
         max_length=MAX_REASON, trim_whitespace=True, help_text="Why the severity changes: one line, on the timeline."
     )
+
+
+class ServiceSlugField(serializers.SlugRelatedField):
+    default_error_messages = {
+        "does_not_exist": _("Unknown service {value}."),
+        "invalid": _("Give a service slug."),
+    }
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("read_only"):
+            kwargs["queryset"] = Service.objects.all()
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return self.get_queryset().get(slug=data)
+        except Service.DoesNotExist:
+            self.fail("does_not_exist", value=repr(str(data)))
+        except (TypeError, ValueError):
+            self.fail("invalid")

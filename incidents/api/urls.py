@@ -3,11 +3,12 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, roles, views
+from incidents.api import ingest_views, maintenance, roles, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("maintenance-windows", maintenance.MaintenanceWindowViewSet, basename="maintenance-window")
 
 integrations = SimpleRouter()
 integrations.register("integrations", views.IntegrationViewSet, basename="service-integration")

@@ -16,6 +16,7 @@ from incidents.models.core import (
     forget_integrations,
     generate_integration_key,
 )
+from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 
@@ -30,6 +31,7 @@ __all__ = [
     "IncidentQuerySet",
     "IncidentRole",
     "Integration",
+    "MaintenanceWindow",
     "Notification",
     "Page",
     "PublicStatus",
@@ -42,4 +44,5 @@ __all__ = [
     "Urgency",
     "forget_integrations",
     "generate_integration_key",
+    "maintenance_at",
 ]

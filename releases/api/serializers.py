@@ -3,31 +3,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from incidents.models import Incident, Service
+from incidents.api.serializers import ServiceSlugField
+from incidents.models import Incident
 from people.api.teams import TeamOwnedSerializer
 from project import recurrence as window_math
 from project.serializers import InstantField
 from releases.models import Deployment, FreezeException, ReleaseWindow, validate_cron
-
-
-class ServiceSlugField(serializers.SlugRelatedField):
-    default_error_messages = {
-        "does_not_exist": _("Unknown service {value}."),
-        "invalid": _("Give a service slug."),
-    }
-
-    def __init__(self, **kwargs):
-        if not kwargs.get("read_only"):
-            kwargs["queryset"] = Service.objects.all()
-        super().__init__(slug_field="slug", **kwargs)
-
-    def to_internal_value(self, data):
-        try:
-            return self.get_queryset().get(slug=data)
-        except Service.DoesNotExist:
-            self.fail("does_not_exist", value=repr(str(data)))
-        except (TypeError, ValueError):
-            self.fail("invalid")
 
 
 class IncidentNumberField(serializers.IntegerField):

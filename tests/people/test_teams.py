@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from comms.models import StakeholderGroup
-from incidents.models import Page
+from incidents.models import MaintenanceWindow, Page
 from people.models import Team, TeamMembership
 from project.roles import RESPONDERS
 from rotations.policies import EscalationPolicy
@@ -43,6 +43,12 @@ def owned_by(team, label):
         "group": StakeholderGroup.objects.create(name=f"{label} stakeholders", team=team),
         "window": ReleaseWindowFactory(name=f"{label} window", team=team),
         "incident": IncidentFactory(service=service, title=f"{label} incident"),
+        "maintenance": MaintenanceWindow.objects.create(
+            name=f"{label} maintenance",
+            team=team,
+            starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+            ends_at=datetime(2030, 1, 2, tzinfo=UTC),
+        ),
     }
 
 
@@ -74,6 +80,7 @@ ADMIN_LISTS = {
     "group": "admin:comms_stakeholdergroup_changelist",
     "window": "admin:releases_releasewindow_changelist",
     "incident": "admin:incidents_incident_changelist",
+    "maintenance": "admin:incidents_maintenancewindow_changelist",
 }
 
 
@@ -111,6 +118,7 @@ API_LISTS = {
     "group": "/api/v1/stakeholder-groups/",
     "window": "/api/v1/releases/windows/",
     "incident": "/api/v1/incidents/",
+    "maintenance": "/api/v1/maintenance-windows/",
 }
 
 
