@@ -16,6 +16,7 @@ from incidents.models.core import (
     forget_integrations,
     generate_integration_key,
 )
+from incidents.models.merging import DedupAlias
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 
@@ -23,6 +24,7 @@ __all__ = [
     "KEY_LENGTH",
     "PUBLIC_STATUS_RANK",
     "Alert",
+    "DedupAlias",
     "Escalation",
     "Incident",
     "IncidentCounter",
