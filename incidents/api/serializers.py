@@ -94,6 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "acknowledged_by",
             "resolved_by",
+            "merged_into",
         ]
         read_only_fields = fields
 
@@ -154,4 +155,10 @@ class SeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     reason = serializers.CharField(
         max_length=MAX_REASON, trim_whitespace=True, help_text="Why the severity changes: one line, on the timeline."
+    )
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The id of the open incident that carries on and takes the alerts."
     )
