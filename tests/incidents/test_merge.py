@@ -25,6 +25,7 @@ from people.models import ContactMethod, NotificationRule, Team, TeamMembership
 from rotations.models import EscalationPolicy, EscalationStep
 from tests.conftest import require_postgres
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
+from tests.incidents.test_alertmanager_webhook import firing_alert, notification, post
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 11, 27, 18, 40, tzinfo=dt.UTC)
@@ -146,6 +147,25 @@ def test_a_resolve_event_with_a_key_leaves_b_open(client, integration, pair, res
     assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
     b.refresh_from_db()
     assert b.status == Status.TRIGGERED
+
+
+def test_an_alertmanager_group_merged_into_b_keeps_joining_b_with_b_title(client, am_integration, service, responder):
+    assert post(client, am_integration, notification()).status_code == 202
+    a = Incident.objects.get()
+    b = IncidentFactory(service=service, title="Checkout is down", dedup_key="checkout")
+    lifecycle.merge(a, into=b, by=responder)
+    b.refresh_from_db()
+    assert b.alert_count == 2
+
+    alerts = [firing_alert("aaa"), firing_alert("bbb", instance="web-2"), firing_alert("ccc", instance="web-3")]
+    body = notification(alerts=alerts, annotations={"summary": "Error rate above 9%"})
+    assert post(client, am_integration, body).status_code == 202
+    assert post(client, am_integration, body).status_code == 202
+
+    b.refresh_from_db()
+    assert (b.alert_count, b.title) == (3, "Checkout is down")
+    assert Incident.objects.count() == 2
+    assert set(Alert.objects.filter(incident=b).values_list("fingerprint", flat=True)) == {"aaa", "bbb", "ccc"}
 
 
 # --- escalation --------------------------------------------------------------
