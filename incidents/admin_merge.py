@@ -10,13 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents import lifecycle
 from incidents.models import Incident
+from project.api import MAX_ID
 
 
 class MergeForm(forms.Form):
     number = forms.IntegerField(
         label=_("Merge into #"),
         min_value=1,
-        max_value=2**63 - 1,
+        max_value=MAX_ID,
         widget=forms.NumberInput(attrs={"style": "width: 7em"}),
         error_messages={"required": _("Give the number of the incident to merge into.")},
     )

@@ -5,7 +5,7 @@ from incidents.models import Incident, Integration, Service, Severity, TimelineE
 from people.api.teams import TeamOwnedSerializer
 from people.teams import visible
 from project.admin import sees_secrets
-from project.api import as_id
+from project.api import MAX_ID, as_id
 from project.serializers import UserSummarySerializer
 from project.text import mask_key
 
@@ -160,5 +160,5 @@ class SeveritySerializer(serializers.Serializer):
 
 class MergeSerializer(serializers.Serializer):
     into = serializers.IntegerField(
-        min_value=1, max_value=2**63 - 1, help_text="The id of the open incident that carries on and takes the alerts."
+        min_value=1, max_value=MAX_ID, help_text="The id of the open incident that carries on and takes the alerts."
     )
