@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents import alert_details, lifecycle
 from incidents.admin_maintenance import warn_if_silenced
+from incidents.admin_merge import MergeAdmin, MergeForm
 from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
@@ -165,7 +166,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -183,7 +184,7 @@ class IncidentAdmin(admin.ModelAdmin):
     # Most severe first (SEV1 sorts before SEV4), then the newest.
     ordering = ["severity", "-created_at", "-number"]
     show_full_result_count = False
-    actions = ["acknowledge_selected", "resolve_selected"]
+    actions = ["acknowledge_selected", "resolve_selected", "merge_selected"]
     change_form_template = "admin/incidents/incident/change_form.html"
     change_list_template = "admin/incidents/incident/change_list.html"
     fields = ["service", "title", "description", "severity"]
@@ -363,7 +364,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.panel_urls() + super().get_urls()
+        return urls + self.merge_urls() + self.panel_urls() + super().get_urls()
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
@@ -532,6 +533,7 @@ class IncidentAdmin(admin.ModelAdmin):
                     prefix="urgency",
                     initial={"urgency": Urgency.LOW if incident.urgency == Urgency.HIGH else Urgency.HIGH},
                 ),
+                merge_form=MergeForm(prefix="merge"),
                 sees_secrets=sees_secrets(request.user),
                 panel_templates=self.panel_templates,
                 show_save_and_add_another=False,

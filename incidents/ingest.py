@@ -380,7 +380,8 @@ def process_alertmanager(integration, data):
         new_alerts = sum(1 for row in rows if row["fingerprint"] not in stored)
         if new_alerts and incident.is_open and not created:
             lifecycle.record_alert_joined(incident, at=now, count=new_alerts)
-        if incident.is_open and firing and not created:
+        # A group merged into another incident (see lifecycle.merge) leaves that incident's title alone.
+        if incident.is_open and firing and not created and incident.dedup_key == dedup_key:
             _refresh_details(incident, data)
         if incident.is_open and not firing:
             incident = lifecycle.resolve(incident, actor_name=integration.name)

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from incidents import escalation, events, timeline
+from incidents import escalation, events, merging, timeline
 from incidents.models import (
+    DedupAlias,
     Escalation,
     Incident,
     IncidentCounter,
@@ -88,6 +89,21 @@ def lock_open(service, dedup_key):
     return next(iter(found), None)
 
 
+def lock_merged_into(service, dedup_key):
+    """The open incident that the service's incident with this key was merged into, row-locked, or None.
+
+    One indexed query, asked only before a new incident is opened (see merge).
+    """
+    into = DedupAlias.objects.filter(service=service, dedup_key=dedup_key).values("incident_id")
+    found = (
+        Incident.objects.select_for_update(of=("self",))
+        .filter(pk__in=into)
+        .exclude(status=Status.RESOLVED)
+        .order_by("-pk")[:1]
+    )
+    return next(iter(found), None)
+
+
 def _started(incident, *, now):
     """What a new incident starts, in its own transaction: its call chain, due now, and the event others follow."""
     escalation.begin(incident, now=now, new=True)
@@ -122,6 +138,9 @@ def open_or_join(
         incident = lock_open(service, dedup_key)
         if incident is not None:
             return incident, False
+    merged_into = lock_merged_into(service, dedup_key)
+    if merged_into is not None:
+        return merged_into, False
     now = at or timezone.now()
     incident = Incident(
         service=service,
@@ -439,3 +458,29 @@ def escalate(incident, *, by=None, actor_name=""):
         escalation.advance(chain.pk, force=True, by=by or actor_name)
     logger.info("incident escalated number=%s by=%s", incident.number, by or actor_name)
     return Incident.objects.get(pk=incident.pk)
+
+
+def merge(incident, *, into, by=None):
+    """Merge a duplicate into the incident that carries on: `incident` is resolved as merged into `into`.
+
+    Its alerts and their count move to `into`, its call chain stops and its pending pages are cancelled (as
+    any resolution does; so does its stakeholder cadence), both timelines link to each other, and later
+    alerts with its dedup key join `into` while `into` is open. `into` changes nothing else: its stakeholders
+    hear nothing new. Both must be open: a resolved incident's alerts are history and its key already opens
+    new incidents, and a resolved target would swallow live alerts with nobody paged. Returns `into`.
+    """
+    if incident.pk == into.pk:
+        raise TransitionError(_("An incident cannot be merged into itself."))
+    with transaction.atomic():
+        source, target = merging.lock_both(incident, into)
+        for locked in (source, target):
+            if locked.status == Status.RESOLVED:
+                raise TransitionError(
+                    _("Incident #%(number)s is resolved: only open incidents are merged.") % {"number": locked.number}
+                )
+        moved = merging.move_alerts(source, target)
+        merging.carry_keys(source, target)
+        merging.link(source, target, by=by, moved=moved)
+        resolve(source, by=by)
+    logger.info("incident merged number=%s into=%s alerts=%s by=%s", source.number, target.number, moved, by)
+    return Incident.objects.get(pk=target.pk)

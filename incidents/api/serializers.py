@@ -6,7 +6,7 @@ from incidents.models import Incident, Integration, Service, Severity, TimelineE
 from people.api.teams import TeamOwnedSerializer
 from people.teams import visible
 from project.admin import sees_secrets
-from project.api import as_id
+from project.api import MAX_ID, as_id
 from project.serializers import UserSummarySerializer
 from project.text import mask_key
 
@@ -95,6 +95,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "acknowledged_by",
             "resolved_by",
+            "merged_into",
         ]
         read_only_fields = fields
 
@@ -176,3 +177,9 @@ class ServiceSlugField(serializers.SlugRelatedField):
             self.fail("does_not_exist", value=repr(str(data)))
         except (TypeError, ValueError):
             self.fail("invalid")
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The id of the open incident that carries on and takes the alerts."
+    )

@@ -105,6 +105,7 @@ class IncidentViewSet(
         "escalate": RESPONDER,
         "severity": RESPONDER,
         "urgency": RESPONDER,
+        "merge": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -190,6 +191,18 @@ class IncidentViewSet(
         """Fire the next step of the call chain now."""
         incident = lifecycle.escalate(self.get_object(), by=request.user)
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=s.MergeSerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this incident, a duplicate, into the open incident `into`: it is resolved as merged, its alerts
+        and its dedup key go to `into`, which is returned."""
+        incident = self.get_object()
+        form = s.MergeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        into = get_object_or_404(Incident.objects.visible_to(request.user), pk=form.validated_data["into"])
+        into = lifecycle.merge(incident, into=into, by=request.user)
+        return Response(s.IncidentSerializer(self._reloaded(into)).data)
 
 
 class TimelineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

@@ -17,6 +17,7 @@ from incidents.models.core import (
     generate_integration_key,
 )
 from incidents.models.maintenance import MaintenanceWindow, maintenance_at
+from incidents.models.merging import DedupAlias
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 
@@ -24,6 +25,7 @@ __all__ = [
     "KEY_LENGTH",
     "PUBLIC_STATUS_RANK",
     "Alert",
+    "DedupAlias",
     "Escalation",
     "Incident",
     "IncidentCounter",

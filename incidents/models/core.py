@@ -390,6 +390,15 @@ class Incident(models.Model):
         related_name="+",
         verbose_name=_("resolved by"),
     )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged",
+        verbose_name=_("merged into"),
+        help_text=_("Resolved as a duplicate of this incident, which took its alerts and its dedup key."),
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -506,6 +515,7 @@ class TimelineEntry(models.Model):
         UPDATE_REMINDER = "update_reminder", _("Update reminder")
         DEPLOYMENTS = "deployments", _("Recent deployments")
         FOLLOW_UP = "follow_up", _("Follow-up failed")
+        MERGED = "merged", _("Merged")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")
