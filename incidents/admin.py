@@ -1,4 +1,7 @@
+import sys
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
@@ -165,14 +168,20 @@ class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
             return format_html(_("OK, next ping expected before {}"), instant(state["before"]))
         return format_html(_("Missing since {}"), instant(state["since"]))
 
-    @admin.display(description=_("ping from a job"))
+    @admin.display(description=_("command to paste"))
     def ping_example(self, obj):
-        if obj.kind != Integration.Kind.HEARTBEAT or not obj.pk:
-            return _("(heartbeat integrations only, once saved)")
+        if obj.kind == Integration.Kind.EMAIL and obj.pk:
+            command = f'"|{sys.executable} {settings.BASE_DIR / "manage.py"} ingest_email {obj.key}"'
+            help_text = _("A line for the mail server's aliases (see the documentation for a Postfix transport).")
+        elif obj.kind == Integration.Kind.HEARTBEAT and obj.pk:
+            command = f"curl -fsS -m 10 --retry 3 {obj.url}"
+            help_text = _("Run it at the end of the job (cron: '… && curl …'), at least once a period; GET or POST.")
+        else:
+            return _("(heartbeat and e-mail integrations, once saved)")
         return format_html(
             '<input type="text" readonly value="{}" size="80" onclick="this.select()"><div class="help">{}</div>',
-            f"curl -fsS -m 10 --retry 3 {obj.url}",
-            _("Run it at the end of the job (cron: '… && curl …'), at least once a period; GET and POST both work."),
+            command,
+            help_text,
         )
 
     @admin.action(description=_("Regenerate the key of the selected integrations"), permissions=["change"])

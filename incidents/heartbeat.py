@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -113,7 +113,16 @@ def tick(now=None):
     due = Integration.objects.filter(
         heartbeat_due_at__lte=now, kind=Integration.Kind.HEARTBEAT, enabled=True, heartbeat_missed=False
     )
-    return sum(_missed(pk, now) for pk in list(due.order_by().values_list("pk", flat=True)[:TICK_BATCH]))
+    opened = 0
+    for pk in list(due.order_by().values_list("pk", flat=True)[:TICK_BATCH]):
+        try:
+            opened += _missed(pk, now)
+        except DatabaseError:
+            raise  # the database is away: the worker says so, and the next tick tries again
+        except Exception:
+            # One heartbeat that cannot be opened must not keep the others quiet; it is tried again next tick.
+            logger.exception("heartbeat integration=%s: the incident could not be opened", pk)
+    return opened
 
 
 def state(integration, now=None):

@@ -11,13 +11,13 @@ from worker import followups
 
 
 def tick(now=None):
-    """Open incidents of silent heartbeats; hand out due escalations and pages, follow-ups, stakeholder reminders
-    and deliveries. Returns work handed."""
-    handed = heartbeat.tick(now)
-    handed += escalation.tick(now)
+    """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries; open the incidents
+    of silent heartbeats. Returns work handed."""
+    handed = escalation.tick(now)
     handed += followups.hand_out(now)
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
+    handed += heartbeat.tick(now)
     return handed
 
 

@@ -318,12 +318,12 @@ class Integration(models.Model):
 
     @property
     def url(self):
-        """The URL a monitoring tool posts to for this integration's kind."""
+        """The URL a monitoring tool posts to for this integration's kind ("" for e-mail: the mail server pipes)."""
         if self.kind == self.Kind.ALERTMANAGER:
             return self.alertmanager_url
         if self.kind == self.Kind.HEARTBEAT:
             return settings.PIQUET_BASE_URL + reverse("heartbeat-ping", args=[self.key])
-        return self.events_url
+        return "" if self.kind == self.Kind.EMAIL else self.events_url
 
 
 class IncidentQuerySet(models.QuerySet):

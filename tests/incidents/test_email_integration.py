@@ -182,3 +182,9 @@ def test_the_command_exits_as_a_mail_server_expects(service, tmp_path):
     assert down.returncode == 75, down.stderr
     assert b"try again later" in down.stderr
     assert Incident.objects.count() == 1
+
+
+def test_the_admin_shows_the_alias_line_to_paste(admin_client, mailbox):
+    page = admin_client.get(f"/admin/incidents/integration/{mailbox.pk}/change/").content.decode()
+    assert f"manage.py ingest_email {mailbox.key}" in page
+    assert mailbox.url == ""
