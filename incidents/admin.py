@@ -165,8 +165,8 @@ class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
         if state is None:
             return _("(heartbeat integrations only)")
         if state["ok"]:
-            return format_html(_("OK, next ping expected before {}"), instant(state["before"]))
-        return format_html(_("Missing since {}"), instant(state["since"]))
+            return format_html(_("OK, next ping expected before {time}"), time=instant(state["before"]))
+        return format_html(_("Missing since {time}"), time=instant(state["since"]))
 
     @admin.display(description=_("command to paste"))
     def ping_example(self, obj):
