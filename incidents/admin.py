@@ -1,4 +1,7 @@
+import sys
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
@@ -8,6 +11,7 @@ from django.utils.translation import ngettext
 from incidents import (
     admin_maintenance,  # noqa: F401  (maintenance windows)
     admin_people,  # noqa: F401  (extends the people admin with test notifications)
+    heartbeat,
 )
 from incidents.admin_incident import IncidentAdmin, instant, person
 from incidents.admin_maintenance import warn_if_silenced
@@ -150,14 +154,43 @@ class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
 @admin.register(Integration)
 class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     team_path = "service__team"
-    secret_fields = ("key", "url")
+    secret_fields = ("key", "url", "ping_example")
     list_display = ["name", "service", "kind", "enabled", "created_at"]
     list_filter = ["kind", "enabled", "service"]
     list_select_related = ["service"]
     search_fields = ["name", "service__name", "service__slug"]
     autocomplete_fields = ["service"]
-    readonly_fields = ["key", "url", "created_at"]
+    readonly_fields = ["key", "url", "created_at", "last_ping", "heartbeat_state", "ping_example"]
     actions = ["regenerate_keys"]
+
+    @admin.display(description=_("last ping"))
+    def last_ping(self, obj):
+        return instant(obj.last_ping_at) if obj.kind == Integration.Kind.HEARTBEAT else "—"
+
+    @admin.display(description=_("heartbeat"))
+    def heartbeat_state(self, obj):
+        state = heartbeat.state(obj)
+        if state is None:
+            return _("(heartbeat integrations only)")
+        if state["ok"]:
+            return format_html(_("OK, next ping expected before {time}"), time=instant(state["before"]))
+        return format_html(_("Missing since {time}"), time=instant(state["since"]))
+
+    @admin.display(description=_("command to paste"))
+    def ping_example(self, obj):
+        if obj.kind == Integration.Kind.EMAIL and obj.pk:
+            command = f'"|{sys.executable} {settings.BASE_DIR / "manage.py"} ingest_email {obj.key}"'
+            help_text = _("A line for the mail server's aliases (see the documentation for a Postfix transport).")
+        elif obj.kind == Integration.Kind.HEARTBEAT and obj.pk:
+            command = f"curl -fsS -m 10 --retry 3 {obj.url}"
+            help_text = _("Run it at the end of the job (cron: '… && curl …'), at least once a period; GET or POST.")
+        else:
+            return _("(heartbeat and e-mail integrations, once saved)")
+        return format_html(
+            '<input type="text" readonly value="{}" size="80" onclick="this.select()"><div class="help">{}</div>',
+            command,
+            help_text,
+        )
 
     @admin.action(description=_("Regenerate the key of the selected integrations"), permissions=["change"])
     def regenerate_keys(self, request, queryset):

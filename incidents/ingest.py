@@ -581,7 +581,8 @@ def integration_for(key, kind):
     """The enabled integration of this kind with this key, or EventRejected saying why not."""
     integration = Integration.by_key(key) if isinstance(key, str) and key else None
     if integration is None:
-        raise EventRejected(404 if kind == Integration.Kind.ALERTMANAGER else 400, "Unknown integration key.")
+        url_keyed = (Integration.Kind.ALERTMANAGER, Integration.Kind.HEARTBEAT)
+        raise EventRejected(404 if kind in url_keyed else 400, "Unknown integration key.")
     if integration.kind != kind:
         raise EventRejected(
             400,

@@ -291,8 +291,8 @@ def acknowledge(incident, *, by=None, actor_name=""):
     return incident
 
 
-def resolve(incident, *, by=None, actor_name="", message=""):
-    """The incident is over. Resolving twice is an error."""
+def resolve(incident, *, by=None, actor_name="", message="", params=None):
+    """The incident is over. Resolving twice is an error. `message` with `params`: a msgid (see timeline.record)."""
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Status.RESOLVED:
@@ -301,8 +301,8 @@ def resolve(incident, *, by=None, actor_name="", message=""):
         incident.resolved_at = timezone.now()
         incident.resolved_by = by
         incident.save(update_fields=["status", "resolved_at", "resolved_by"])
-        if message:  # what the person wrote, shown as written
-            _write(incident, TimelineEntry.Kind.RESOLVED, message, by=by, actor_name=actor_name)
+        if message:  # what the person wrote, shown as written, or a msgid with its params
+            _write(incident, TimelineEntry.Kind.RESOLVED, message, params=params, by=by, actor_name=actor_name)
         else:
             _write(
                 incident,

@@ -40,6 +40,7 @@ class RawJSONView(APIView):
     permission_classes = [AllowAny]
     parser_classes = []
     error_status_label = "invalid event"
+    allowed_methods = ("POST",)
 
     def error(self, status_code, message, errors=None):
         return JsonResponse(
@@ -49,12 +50,13 @@ class RawJSONView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs, self.request, self.headers = args, kwargs, request, {}
-        if request.method != "POST":
-            response = self.error(405, f"Method {request.method} is not allowed; use POST.")
-            response["Allow"] = "POST"
+        if request.method not in self.allowed_methods:
+            allowed = " or ".join(self.allowed_methods)
+            response = self.error(405, f"Method {request.method} is not allowed; use {allowed}.")
+            response["Allow"] = ", ".join(self.allowed_methods)
             return response
         try:
-            result = self.post(request, *args, **kwargs)
+            result = getattr(self, request.method.lower())(request, *args, **kwargs)
         except EventRejected as exc:
             response = self.error(exc.status_code, exc.message, exc.errors)
             if exc.retry_after:

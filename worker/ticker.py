@@ -6,16 +6,18 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events
+from incidents import escalation, events, heartbeat
 from worker import followups
 
 
 def tick(now=None):
-    """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries. Returns work handed."""
+    """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries; open the incidents
+    of silent heartbeats. Returns work handed."""
     handed = escalation.tick(now)
     handed += followups.hand_out(now)
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
+    handed += heartbeat.tick(now)
     return handed
 
 

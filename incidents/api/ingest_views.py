@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from incidents import ingest
+from incidents import heartbeat, ingest
 from incidents.ingest import integration_for
 from incidents.models import Integration
 from project import ratelimits
@@ -130,3 +130,39 @@ class EventsAliasView(EventsV2View):
 @extend_schema_view(post=extend_schema(operation_id="alertmanager_webhook_bearer"))
 class AlertmanagerBearerView(AlertmanagerView):
     """Prometheus Alertmanager webhook receiver, the key in `Authorization: Bearer <key>` (preferred)."""
+
+
+HEARTBEAT_RESPONSES = {
+    200: inline_serializer(
+        "HeartbeatRecorded",
+        {
+            "status": serializers.CharField(),
+            "message": serializers.CharField(),
+            "next_expected_before": serializers.DateTimeField(),
+        },
+    ),
+    400: EVENT_ERROR,
+    403: EVENT_ERROR,
+    404: OpenApiResponse(EVENT_ERROR),
+    429: EVENT_ERROR,
+}
+
+
+class HeartbeatView(RawJSONView):
+    """A heartbeat's ping: a job calls it every period; silence longer than period + grace opens an incident."""
+
+    allowed_methods = ("GET", "POST")
+
+    @extend_schema(operation_id="heartbeat_ping", request=None, responses=HEARTBEAT_RESPONSES, tags=["events"], auth=[])
+    def post(self, request, key):
+        """Record a ping (GET works too, for the simplest cron line); a body, if any, is ignored."""
+        integration = accepted_key(key, Integration.Kind.HEARTBEAT)
+        due = heartbeat.ping(integration)
+        return Response({"status": "success", "message": "Ping recorded", "next_expected_before": due.isoformat()})
+
+    @extend_schema(
+        operation_id="heartbeat_ping_get", request=None, responses=HEARTBEAT_RESPONSES, tags=["events"], auth=[]
+    )
+    def get(self, request, key):
+        """Record a ping, as POST does."""
+        return self.post(request, key)

@@ -43,7 +43,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
     url = serializers.CharField(
         read_only=True,
         help_text="Where the monitoring tool sends its events: the Events API v2 endpoint (with the key as "
-        "routing_key) or, for an Alertmanager integration, its webhook URL.",
+        "routing_key) or, for an Alertmanager integration, its webhook URL; for a heartbeat, the URL to ping.",
     )
 
     class Meta:
@@ -58,8 +58,11 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "max_events_per_minute",
             "created_at",
             "url",
+            "period_seconds",
+            "grace_seconds",
+            "last_ping_at",
         ]
-        read_only_fields = ["service", "key", "created_at"]
+        read_only_fields = ["service", "key", "created_at", "last_ping_at"]
 
     def to_representation(self, integration):
         data = super().to_representation(integration)

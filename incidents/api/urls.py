@@ -30,6 +30,11 @@ urlpatterns = [
         ingest_views.AlertmanagerView.as_view(),
         name="alertmanager-webhook",
     ),
+    path(
+        "api/v1/integrations/<str:key>/heartbeat/",
+        ingest_views.HeartbeatView.as_view(),
+        name="heartbeat-ping",
+    ),
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
     path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),

@@ -2,10 +2,12 @@
 
 import secrets
 import time
+from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -19,6 +21,7 @@ from project.clock import get_zone, validate_time_zone
 from rotations.restrictions import ScheduleError, parse_restrictions, restriction_next_edge, restrictions_cover
 
 KEY_LENGTH = 32
+MAX_HEARTBEAT_SECONDS = 7 * 24 * 3600
 
 
 def generate_integration_key():
@@ -219,6 +222,8 @@ class Integration(models.Model):
     class Kind(models.TextChoices):
         EVENTS_V2 = "events_v2", _("Events API v2 (PagerDuty-compatible)")
         ALERTMANAGER = "alertmanager", _("Prometheus Alertmanager webhook")
+        HEARTBEAT = "heartbeat", _("Heartbeat (an incident when pings stop)")
+        EMAIL = "email", _("E-mail (messages piped in by the mail server)")
 
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("service")
@@ -243,6 +248,22 @@ class Integration(models.Model):
         help_text=_("Optional: more events in a minute are answered 429. Empty: no limit (alert storms get through)."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    period_seconds = models.PositiveIntegerField(
+        _("heartbeat period (seconds)"),
+        default=300,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_HEARTBEAT_SECONDS)],
+        help_text=_("Heartbeat: a ping is expected at least this often, e.g. 300 for a job every 5 minutes."),
+    )
+    grace_seconds = models.PositiveIntegerField(
+        _("heartbeat grace (seconds)"),
+        default=60,
+        validators=[MaxValueValidator(MAX_HEARTBEAT_SECONDS)],
+        help_text=_("Heartbeat: how much later than the period a ping may come before an incident opens."),
+    )
+    last_ping_at = models.DateTimeField(_("last ping"), null=True, blank=True, editable=False)
+    # Heartbeat: when a missing ping opens an incident (the ticker's one indexed query; none once missed).
+    heartbeat_due_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    heartbeat_missed = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["service__name", "name"]
@@ -257,6 +278,10 @@ class Integration(models.Model):
         self.save(update_fields=["key"])
 
     def save(self, *args, **kwargs):
+        if self.kind == self.Kind.HEARTBEAT and not self.heartbeat_missed and kwargs.get("update_fields") is None:
+            # A new period or grace counts from the last ping; a heartbeat never pinged is due from its creation.
+            seconds = self.period_seconds + self.grace_seconds
+            self.heartbeat_due_at = (self.last_ping_at or self.created_at) + timedelta(seconds=seconds)
         super().save(*args, **kwargs)
         forget_integrations()
 
@@ -293,10 +318,12 @@ class Integration(models.Model):
 
     @property
     def url(self):
-        """The URL a monitoring tool posts to for this integration's kind."""
+        """The URL a monitoring tool posts to for this integration's kind ("" for e-mail: the mail server pipes)."""
         if self.kind == self.Kind.ALERTMANAGER:
             return self.alertmanager_url
-        return self.events_url
+        if self.kind == self.Kind.HEARTBEAT:
+            return settings.PIQUET_BASE_URL + reverse("heartbeat-ping", args=[self.key])
+        return "" if self.kind == self.Kind.EMAIL else self.events_url
 
 
 class IncidentQuerySet(models.QuerySet):
