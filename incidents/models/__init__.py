@@ -1,18 +1,12 @@
+from incidents.models.choices import PUBLIC_STATUS_RANK, PublicStatus, Severity, Status, Urgency
 from incidents.models.core import (
     KEY_LENGTH,
-    PUBLIC_STATUS_RANK,
     Alert,
     Incident,
     IncidentCounter,
     IncidentQuerySet,
     Integration,
-    PublicStatus,
-    Service,
-    ServiceStatusChange,
-    Severity,
-    Status,
     TimelineEntry,
-    Urgency,
     forget_integrations,
     generate_integration_key,
 )
@@ -20,6 +14,7 @@ from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
+from incidents.models.services import Service, ServiceStatusChange
 
 __all__ = [
     "KEY_LENGTH",

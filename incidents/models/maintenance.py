@@ -10,7 +10,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models.core import Service
+from incidents.models.services import Service
 from people.models import owning_team
 from project import recurrence
 from project.clock import validate_time_zone

@@ -4,7 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models.core import Incident, Service
+from incidents.models.core import Incident
+from incidents.models.services import Service
 
 
 class DedupAlias(models.Model):

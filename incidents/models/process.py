@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from incidents.models.core import Incident, PublicStatus, Severity
+from incidents.models.choices import PublicStatus, Severity
+from incidents.models.core import Incident
 
 
 class SeverityDefinition(models.Model):

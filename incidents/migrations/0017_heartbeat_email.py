@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0014_urgency'),
+        ('incidents', '0016_merge'),
     ]
 
     operations = [

@@ -1,0 +1,61 @@
+"""The words incidents are told in: severity, urgency, status, a service's public status."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rotations.restrictions import ScheduleError, parse_restrictions
+
+
+class Severity(models.TextChoices):
+    SEV1 = "SEV1", _("SEV1 – critical")
+    SEV2 = "SEV2", _("SEV2 – major")
+    SEV3 = "SEV3", _("SEV3 – minor")
+    SEV4 = "SEV4", _("SEV4 – informational")
+
+
+class Urgency(models.TextChoices):
+    HIGH = "high", _("High")
+    LOW = "low", _("Low")
+
+
+def default_high_urgency():
+    return [Severity.SEV1, Severity.SEV2]
+
+
+def validate_high_urgency(value):
+    if not isinstance(value, list) or any(item not in Severity.values for item in value):
+        raise ValidationError(_("Give a list of severities among %(all)s.") % {"all": ", ".join(Severity.values)})
+
+
+def validate_support_hours(value):
+    try:
+        parse_restrictions(value)
+    except ScheduleError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class Status(models.TextChoices):
+    TRIGGERED = "triggered", _("Triggered")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class PublicStatus(models.TextChoices):
+    """A service's state as the public status page tells it: set by a person, never by an alert."""
+
+    OPERATIONAL = "operational", _("Operational")
+    DEGRADED_PERFORMANCE = "degraded_performance", _("Degraded performance")
+    PARTIAL_OUTAGE = "partial_outage", _("Partial outage")
+    MAJOR_OUTAGE = "major_outage", _("Major outage")
+    UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
+
+
+# Worst first is last: the page shows a day, or the whole page, as its worst state.
+PUBLIC_STATUS_RANK = {
+    PublicStatus.OPERATIONAL: 0,
+    PublicStatus.UNDER_MAINTENANCE: 1,
+    PublicStatus.DEGRADED_PERFORMANCE: 2,
+    PublicStatus.PARTIAL_OUTAGE: 3,
+    PublicStatus.MAJOR_OUTAGE: 4,
+}
