@@ -32,6 +32,7 @@ from incidents.messages import build_message
 from incidents.models import Escalation, Incident, Notification, Page, Status
 from people.models import ContactMethod, display_name, paging_methods, profile_of
 from project.queue import enqueue, enqueue_with
+from project.rows import insert_all
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
 
@@ -61,7 +62,7 @@ def begin(incident, *, now=None, new=False):
     if not new and Escalation.objects.filter(incident=incident).exists():
         return None
     policy = incident.service.escalation_policy
-    escalation = Escalation.objects.create(
+    escalation = Escalation(
         incident=incident,
         policy_name=policy.name,
         # The chain as data, so later edits of the policy don't change a running escalation.
@@ -70,6 +71,7 @@ def begin(incident, *, now=None, new=False):
         started_at=now,
         enqueued_at=now,
     )
+    insert_all([escalation])
     _timeline(
         incident,
         timeline.Kind.ESCALATION,

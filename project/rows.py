@@ -1,18 +1,27 @@
 """Writing rows in fewer round trips than the ORM's defaults allow."""
 
+import functools
+
 from django.db import connection
 
 
-def _insert_sql(meta, objs, suffix=""):
-    fields = [field for field in meta.concrete_fields if not (field.primary_key and objs[0].pk is None)]
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
+@functools.cache
+def _insert_plan(meta, vendor, with_pk, count, suffix):
+    """The fields written and the statement, for `count` rows of a model (the same for every request)."""
+    fields = tuple(field for field in meta.concrete_fields if with_pk or not field.primary_key)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(objs))} "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} "  # noqa: S608
         f"{suffix}RETURNING {quote(meta.pk.column)}"
     )
+    return fields, sql
+
+
+def _insert_sql(meta, objs, suffix=""):
+    fields, sql = _insert_plan(meta, connection.vendor, objs[0].pk is not None, len(objs), suffix)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
     return sql, params
 
 
@@ -44,7 +53,9 @@ def insert_all(objs):
     """INSERT a few rows of one model in one plain statement, setting their primary keys.
 
     `bulk_create` sends arrays (UNNEST) on PostgreSQL, which costs more to
-    build than it saves for a handful of rows; this is for such handfuls.
+    build than it saves for a handful of rows; this is for such handfuls, and
+    for the one row that `Model.objects.create()` would build a query for.
+    No signals are sent: use it for models nothing listens to.
     """
     if not objs:
         return objs
