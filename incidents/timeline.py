@@ -21,6 +21,7 @@ from incidents.models import TimelineEntry
 from project.rows import insert_all
 
 Kind = TimelineEntry.Kind
+_KINDS = frozenset(Kind.values)  # `Kind.values` builds its list again at every call
 SYSTEM = "Piquet"
 _batch = threading.local()
 
@@ -46,7 +47,7 @@ def record(incident, kind, message, *, params=None, by=None, actor_name="", data
     With `params`, `message` is an untranslated msgid with %(name)s placeholders; without, it is final text
     (what a person wrote, shown as written).
     """
-    if kind not in Kind.values:
+    if kind not in _KINDS:
         raise ValueError(f"undeclared timeline kind {kind!r}")
     entry = TimelineEntry(
         incident_id=incident.pk,
