@@ -2,7 +2,7 @@
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 @functools.cache
@@ -20,8 +20,11 @@ def _insert_plan(meta, vendor, with_pk, count, suffix):
 
 
 def _insert_sql(meta, objs, suffix=""):
-    fields, sql = _insert_plan(meta, connection.vendor, objs[0].pk is not None, len(objs), suffix)
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
+    # The connection itself, not the `connection` proxy: each field's conversion asks it for its operations, and
+    # every attribute read through the proxy looks the connection up again (a third of the conversion's cost).
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, sql = _insert_plan(meta, db.vendor, objs[0].pk is not None, len(objs), suffix)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in fields]
     return sql, params
 
 
