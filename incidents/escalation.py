@@ -32,7 +32,7 @@ from incidents.messages import build_message
 from incidents.models import Escalation, Incident, Notification, Page, Status
 from people.models import ContactMethod, display_name, paging_methods, profile_of
 from project.queue import enqueue, enqueue_with
-from project.rows import insert_all
+from project.rows import insert_soon
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
 
@@ -71,7 +71,10 @@ def begin(incident, *, now=None, new=False):
         started_at=now,
         enqueued_at=now,
     )
-    insert_all([escalation])
+    # Queued once written (inside `project.rows.together()`, when the block ends: then it has its key).
+    insert_soon(
+        [escalation], then=lambda: enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
+    )
     _timeline(
         incident,
         timeline.Kind.ESCALATION,
@@ -79,7 +82,6 @@ def begin(incident, *, now=None, new=False):
         {"policy": policy.name},
         {"policy": policy.pk},
     )
-    enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
     return escalation
 
 

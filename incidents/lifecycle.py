@@ -26,6 +26,7 @@ from incidents.models import (
     Status,
     TimelineEntry,
 )
+from project import rows
 from project.api import ConflictError
 from project.rows import insert_unless_taken
 from project.text import one_line
@@ -153,7 +154,7 @@ def open_or_join(
                 _retries=_retries - 1,
             )
         return incident, False
-    with timeline.together():
+    with rows.together():  # on PostgreSQL one statement: the timeline entries, the escalation, the event
         _write(
             incident,
             TimelineEntry.Kind.TRIGGERED,

@@ -1,8 +1,12 @@
 """Writing rows in fewer round trips than the ORM's defaults allow."""
 
 import functools
+import threading
+from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+_batch = threading.local()
 
 
 @functools.cache
@@ -69,3 +73,63 @@ def insert_all(objs):
     for obj, (pk,) in zip(objs, rows, strict=True):
         _saved(obj, pk)
     return objs
+
+
+def insert_soon(objs, *, then=None):
+    """`insert_all(objs)`, then `then()` (which may use their primary keys); inside a `together()` block, both
+    when the block ends."""
+    pending = getattr(_batch, "pending", None)
+    if pending is not None:
+        pending.append((objs, then))
+        return objs
+    insert_all(objs)
+    if then is not None:
+        then()
+    return objs
+
+
+@contextmanager
+def together():
+    """Write the rows given to `insert_soon()` inside the block when it ends: one INSERT per model, and on
+    PostgreSQL all of them in one statement (a new incident's timeline entries, escalation and event).
+
+    Nothing is written if the block raises. Blocks do not nest.
+    """
+    if getattr(_batch, "pending", None) is not None:
+        raise RuntimeError("rows.together() blocks do not nest")
+    pending = _batch.pending = []
+    try:
+        yield
+    finally:
+        _batch.pending = None
+    by_model = {}
+    for objs, _then in pending:
+        for obj in objs:
+            by_model.setdefault(type(obj), []).append(obj)
+    groups = list(by_model.values())
+    if len(groups) > 1 and connection.vendor == "postgresql" and all(group[0].pk is None for group in groups):
+        _insert_groups(groups)
+    else:
+        for group in groups:
+            insert_all(group)
+    for _objs, then in pending:
+        if then is not None:
+            then()
+
+
+def _insert_groups(groups):
+    """PostgreSQL: the INSERTs of several models as writable CTEs of one statement, their new keys in order."""
+    parts, params, keys = [], [], []
+    for index, objs in enumerate(groups):
+        sql, values = _insert_sql(objs[0]._meta, objs)
+        parts.append(f"w{index} AS ({sql})")
+        params += values
+        keys.append(f"SELECT {index}, {connection.ops.quote_name(objs[0]._meta.pk.column)} FROM w{index}")  # noqa: S608
+    # Within one INSERT the keys come from the sequence in the order of the rows: sorted, they match the objects.
+    sql = f"WITH {', '.join(parts)} {' UNION ALL '.join(keys)} ORDER BY 1, 2"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    objs = [obj for group in groups for obj in group]
+    for obj, (_group, pk) in zip(objs, rows, strict=True):
+        _saved(obj, pk)
