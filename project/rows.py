@@ -88,48 +88,75 @@ def insert_soon(objs, *, then=None):
     return objs
 
 
+def after(then):
+    """Run `then()` once the rows of the `together()` block are written (at once outside a block)."""
+    insert_soon([], then=then)
+
+
+def last_in_batch(ctes, value, params, *, then):
+    """Inside a `together()` block on PostgreSQL, more writable CTEs (`ctes`: "name AS (…)" each, after the
+    block's INSERTs) for the block's statement; the values of `value` ("column FROM name") go to `then(values)`
+    when the block ends. Returns False, adding nothing, outside a block or on another database: the caller then
+    runs its own statement."""
+    if getattr(_batch, "pending", None) is None or connection.vendor != "postgresql":
+        return False
+    _batch.last.append((ctes, value, params, then))
+    return True
+
+
 @contextmanager
 def together():
     """Write the rows given to `insert_soon()` inside the block when it ends: one INSERT per model, and on
-    PostgreSQL all of them in one statement (a new incident's timeline entries, escalation and event).
+    PostgreSQL all of them in one statement (a new incident's timeline entries, escalation and event, and its
+    number: see `last_in_batch()`).
 
     Nothing is written if the block raises. Blocks do not nest.
     """
     if getattr(_batch, "pending", None) is not None:
         raise RuntimeError("rows.together() blocks do not nest")
-    pending = _batch.pending = []
+    pending, last = _batch.pending, _batch.last = [], []
     try:
         yield
     finally:
-        _batch.pending = None
+        _batch.pending = _batch.last = None
     by_model = {}
     for objs, _then in pending:
         for obj in objs:
             by_model.setdefault(type(obj), []).append(obj)
     groups = list(by_model.values())
-    if len(groups) > 1 and connection.vendor == "postgresql" and all(group[0].pk is None for group in groups):
-        _insert_groups(groups)
+    if last or (len(groups) > 1 and connection.vendor == "postgresql"):
+        for group in [group for group in groups if group[0].pk is not None]:
+            insert_all(group)
+        values = _insert_groups([group for group in groups if group[0].pk is None], last)
     else:
         for group in groups:
             insert_all(group)
     for _objs, then in pending:
         if then is not None:
             then()
+    for index, (_ctes, _value, _params, then) in enumerate(last):
+        then(values[index])
 
 
-def _insert_groups(groups):
-    """PostgreSQL: the INSERTs of several models as writable CTEs of one statement, their new keys in order."""
+def _insert_groups(groups, last):
+    """PostgreSQL: the INSERTs of several models and the `last` CTEs, as writable CTEs of one statement; sets
+    the new keys and returns the values of each of `last`."""
     parts, params, keys = [], [], []
     for index, objs in enumerate(groups):
         sql, values = _insert_sql(objs[0]._meta, objs)
         parts.append(f"w{index} AS ({sql})")
         params += values
         keys.append(f"SELECT {index}, {connection.ops.quote_name(objs[0]._meta.pk.column)} FROM w{index}")  # noqa: S608
+    for index, (ctes, value, values, _then) in enumerate(last, start=len(groups)):
+        parts += ctes
+        params += values
+        keys.append(f"SELECT {index}, {value}")
     # Within one INSERT the keys come from the sequence in the order of the rows: sorted, they match the objects.
     sql = f"WITH {', '.join(parts)} {' UNION ALL '.join(keys)} ORDER BY 1, 2"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     objs = [obj for group in groups for obj in group]
-    for obj, (_group, pk) in zip(objs, rows, strict=True):
+    for obj, (_index, pk) in zip(objs, rows[: len(objs)], strict=True):
         _saved(obj, pk)
+    return [[value for index, value in rows[len(objs) :] if index == len(groups) + n] for n in range(len(last))]
