@@ -146,6 +146,10 @@ def main():
     if sampler:
         sampler.stop()
     cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
+    if args.database == "postgres":  # the escalations queued: nobody consumes this queue
+        from project.queue import broker
+
+        broker().delete_queue()
     out = sys.__stdout__
     print(f"{args.requests} requests to {path} ({args.database}, {args.phase}): {statuses}", file=out)
     per = 1000 / args.requests
