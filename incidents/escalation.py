@@ -43,6 +43,7 @@ from incidents.models import (
 from people.models import ContactMethod, display_name, paging_methods, profile_of
 from project.clock import get_zone
 from project.queue import enqueue, enqueue_with
+from project.rows import insert_soon
 from project.templatetags.piquet_time import format_instant
 from rotations.models import Schedule
 from rotations.oncall import users_on_call
@@ -73,7 +74,7 @@ def begin(incident, *, now=None, new=False):
     if not new and Escalation.objects.filter(incident=incident).exists():
         return None
     policy = incident.service.escalation_policy
-    escalation = Escalation.objects.create(
+    escalation = Escalation(
         incident=incident,
         policy_name=policy.name,
         # The chain as data, so later edits of the policy don't change a running escalation.
@@ -82,6 +83,10 @@ def begin(incident, *, now=None, new=False):
         started_at=now,
         enqueued_at=now,
     )
+    # Queued once written (inside `project.rows.together()`, when the block ends: then it has its key).
+    insert_soon(
+        [escalation], then=lambda: enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
+    )
     _timeline(
         incident,
         timeline.Kind.ESCALATION,
@@ -89,7 +94,6 @@ def begin(incident, *, now=None, new=False):
         {"policy": policy.name},
         {"policy": policy.pk},
     )
-    enqueue_with(ADVANCE_TASK, escalation.pk, lost=lambda: _not_queued(escalation.pk))
     return escalation
 
 

@@ -500,7 +500,12 @@ WRITE_IF_UNCHANGED = "WITH joined AS ({count} RETURNING id), written AS ({write}
 
 
 def _sql(template, where="", **parts):
-    vendor = _VENDOR_SQL[connection.vendor]
+    return _vendor_sql(connection.vendor, template, where, tuple(sorted(parts.items())))
+
+
+@functools.cache  # a handful of statements per database, built once per process instead of once per request
+def _vendor_sql(vendor_name, template, where, parts):
+    vendor, parts = _VENDOR_SQL[vendor_name], dict(parts)
     return template.format(
         where=where,
         incident=connection.ops.quote_name(Incident._meta.db_table),

@@ -28,6 +28,7 @@ from incidents.models import (
     TimelineEntry,
     Urgency,
 )
+from project import rows
 from project.api import ConflictError
 from project.rows import insert_unless_taken
 from project.text import one_line
@@ -59,21 +60,39 @@ def _next_number():
     return row[0]
 
 
+def _numbering_sql():
+    quote = connection.ops.quote_name
+    counter, table = quote(IncidentCounter._meta.db_table), quote(Incident._meta.db_table)
+    taken = f"taken AS (UPDATE {counter} SET value = value + 1 WHERE id = 1 RETURNING value)"  # noqa: S608
+    numbered = (
+        f"numbered AS (UPDATE {table} SET number = taken.value FROM taken WHERE {table}.id = %s RETURNING number)"  # noqa: S608
+    )
+    return [taken, numbered], "number FROM numbered"
+
+
 def _number(incident):
-    """Give a new incident its number: the last write before its transaction commits (see IncidentCounter)."""
-    if connection.vendor == "postgresql":  # one statement: the counter's lock is held one round trip less
-        quote = connection.ops.quote_name
-        counter, table = quote(IncidentCounter._meta.db_table), quote(Incident._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH taken AS (UPDATE {counter} SET value = value + 1 WHERE id = 1 RETURNING value) "  # noqa: S608
-                f"UPDATE {table} SET number = taken.value FROM taken WHERE {table}.id = %s RETURNING number",
-                [incident.pk],
-            )
-            row = cursor.fetchone()
-        if row is not None:
-            incident.number = row[0]
+    """Give a new incident its number: the last write before its transaction commits (see IncidentCounter).
+
+    On PostgreSQL one statement, the counter's lock held one round trip less: inside a `rows.together()`
+    block, the block's own statement; elsewhere after the block's rows.
+    """
+    if connection.vendor == "postgresql":
+        ctes, value = _numbering_sql()
+        if rows.last_in_batch(ctes, value, [incident.pk], then=lambda numbers: _numbered(incident, numbers)):
             return
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} SELECT {value}", [incident.pk])
+            numbers = [row[0] for row in cursor.fetchall()]
+        _numbered(incident, numbers)
+        return
+    rows.after(lambda: _numbered(incident, []))
+
+
+def _numbered(incident, numbers):
+    """The number the statement gave, or (no counter row yet, or not PostgreSQL) one taken now."""
+    if numbers:
+        incident.number = numbers[0]
+        return
     incident.number = _next_number()
     Incident.objects.filter(pk=incident.pk).update(number=incident.number)
 
@@ -174,7 +193,7 @@ def open_or_join(
                 _retries=_retries - 1,
             )
         return incident, False
-    with timeline.together():
+    with rows.together():  # on PostgreSQL one statement: timeline entries, escalation, event, number
         _write(
             incident,
             TimelineEntry.Kind.TRIGGERED,
@@ -185,7 +204,7 @@ def open_or_join(
             at=now,
         )
         _started(incident, now=now)
-    _number(incident)
+        _number(incident)  # the block's last write: on PostgreSQL in its statement
     logger.info(
         "incident triggered number=%s service=%s dedup_key=%s severity=%s",
         incident.number,

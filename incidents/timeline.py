@@ -12,17 +12,14 @@ parameter that is itself a word to translate is passed as `translated(msgid)`
 choice as `label(Model.Kind.X)`; a list of parameters is shown one per line.
 """
 
-import threading
-from contextlib import contextmanager
-
 from django.utils import timezone, translation
 
 from incidents.models import TimelineEntry
-from project.rows import insert_all
+from project.rows import insert_soon
 
 Kind = TimelineEntry.Kind
+_KINDS = frozenset(Kind.values)  # `Kind.values` builds its list again at every call
 SYSTEM = "Piquet"
-_batch = threading.local()
 
 
 def translated(msgid, params=None):
@@ -46,7 +43,7 @@ def record(incident, kind, message, *, params=None, by=None, actor_name="", data
     With `params`, `message` is an untranslated msgid with %(name)s placeholders; without, it is final text
     (what a person wrote, shown as written).
     """
-    if kind not in Kind.values:
+    if kind not in _KINDS:
         raise ValueError(f"undeclared timeline kind {kind!r}")
     entry = TimelineEntry(
         incident_id=incident.pk,
@@ -58,25 +55,8 @@ def record(incident, kind, message, *, params=None, by=None, actor_name="", data
         actor=by,
         actor_name="" if by else (actor_name or SYSTEM),
     )
-    pending = getattr(_batch, "entries", None)
-    if pending is not None:
-        pending.append(entry)
-    else:
-        entry.save(force_insert=True)
+    insert_soon([entry])  # inside `project.rows.together()`, with the other rows of the block
     return entry
-
-
-@contextmanager
-def together():
-    """Write the entries recorded inside the block in one statement when it ends (a new incident's first ones)."""
-    if getattr(_batch, "entries", None) is not None:
-        raise RuntimeError("timeline.together() blocks do not nest")
-    entries = _batch.entries = []
-    try:
-        yield
-    finally:
-        _batch.entries = None
-    insert_all(entries)
 
 
 def has(incident, kind):

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from people.models import profile_of
 from project.clock import ClockError, get_zone
+from project.middleware import from_machine
 
 
 def viewer_zone(user):
@@ -26,6 +27,8 @@ class ViewerTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if from_machine(request):  # no session: asking for the user would only build an anonymous one
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             timezone.activate(viewer_zone(user))

@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "people.middleware.ViewerTimeZoneMiddleware",  # times shown in the viewer's zone (Profile.time_zone)
-    "auditlog.middleware.AuditlogMiddleware",  # the admin user is the audit actor (the API sets its own)
+    "project.middleware.AuditlogMiddleware",  # the admin user is the audit actor (the API sets its own)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

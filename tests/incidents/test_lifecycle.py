@@ -109,3 +109,34 @@ def test_an_incident_without_a_policy_has_no_escalation_but_its_event(service):
     incident = IncidentFactory(service=service)
     assert not Escalation.objects.filter(incident=incident).exists()
     assert IncidentEvent.objects.filter(incident=incident, kind="triggered").count() == 1
+
+
+def test_a_new_incident_is_numbered_even_without_a_counter_row_and_on_postgresql_in_two_statements(service):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Escalation, IncidentCounter, IncidentEvent
+    from rotations.models import EscalationPolicy
+
+    service.escalation_policy = EscalationPolicy.objects.create(name="Website on call")
+    service.save()
+    IncidentCounter.objects.all().delete()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        first, created = lifecycle.open_or_join(
+            service=service, dedup_key="one", title="Disk full", severity="SEV2", look_first=False
+        )
+    assert created and first.number == 1 and IncidentCounter.objects.get(pk=1).value == 1
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        second, _created = lifecycle.open_or_join(
+            service=service, dedup_key="two", title="Disk full", severity="SEV2", look_first=False
+        )
+    assert second.number == 2
+    second.refresh_from_db()
+    assert second.number == 2
+    if connection.vendor == "postgresql":
+        # The incident; then its timeline entries, escalation, event and number (the chain is cached).
+        statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        assert len(statements) == 2, statements
+    assert Escalation.objects.filter(incident=second).count() == 1
+    assert IncidentEvent.objects.filter(incident=second).count() == 1
+    assert TimelineEntry.objects.filter(incident=second).count() == 2
