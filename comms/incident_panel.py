@@ -27,9 +27,16 @@ from people.models import ContactMethod, display_name
 DELIVERIES_SHOWN = 100
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by their names, as the timeline shows them (the username only when there is no name)."""
+
+    def label_from_instance(self, obj):
+        return display_name(obj)
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=())
-    user = forms.ModelChoiceField(label=_("Person"), queryset=get_user_model().objects.none())
+    user = PersonChoiceField(label=_("Person"), queryset=get_user_model().objects.none())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
