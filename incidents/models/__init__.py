@@ -18,6 +18,7 @@ from incidents.models.core import (
 )
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
+from incidents.models.rules import RoutingRule, SuppressedEvent
 
 __all__ = [
     "KEY_LENGTH",
@@ -33,11 +34,13 @@ __all__ = [
     "Notification",
     "Page",
     "PublicStatus",
+    "RoutingRule",
     "Service",
     "ServiceStatusChange",
     "Severity",
     "SeverityDefinition",
     "Status",
+    "SuppressedEvent",
     "TimelineEntry",
     "Urgency",
     "forget_integrations",
