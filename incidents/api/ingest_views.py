@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from incidents import ingest
+from incidents import ingest, webhook
 from incidents.ingest import integration_for
 from incidents.models import Integration
 from project import ratelimits
@@ -116,6 +116,49 @@ class AlertmanagerView(RawJSONView):
             {
                 "status": "success",
                 "message": "Notification processed",
+                "incident": outcome.incident.number if outcome.incident else None,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class WebhookView(RawJSONView):
+    """A generic webhook: any JSON object, read with the integration's JMESPath expressions."""
+
+    @extend_schema(
+        operation_id="generic_webhook",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            202: inline_serializer(
+                "WebhookAccepted",
+                {
+                    "status": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "dedup_key": serializers.CharField(),
+                    "incident": serializers.IntegerField(allow_null=True),
+                },
+            ),
+            400: EVENT_ERROR,
+            403: EVENT_ERROR,
+            404: OpenApiResponse(EVENT_ERROR),
+            413: EVENT_ERROR,
+            415: EVENT_ERROR,
+        },
+        tags=["events"],
+        auth=[],
+    )
+    def post(self, request, key):
+        integration = accepted_key(key, Integration.Kind.WEBHOOK)
+        data = self.read_json(request)
+        try:
+            outcome = webhook.process_webhook(integration, data)
+        except ingest.InvalidEvent as exc:
+            raise EventRejected(400, "Body is invalid", exc.errors) from None
+        return Response(
+            {
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": outcome.dedup_key,
                 "incident": outcome.incident.number if outcome.incident else None,
             },
             status=status.HTTP_202_ACCEPTED,

@@ -42,7 +42,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
     url = serializers.CharField(
         read_only=True,
         help_text="Where the monitoring tool sends its events: the Events API v2 endpoint (with the key as "
-        "routing_key) or, for an Alertmanager integration, its webhook URL.",
+        "routing_key) or, for an Alertmanager or webhook integration, its URL.",
     )
 
     class Meta:
@@ -55,6 +55,11 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "key",
             "enabled",
             "max_events_per_minute",
+            "title_expr",
+            "severity_expr",
+            "dedup_expr",
+            "resolve_expr",
+            "default_severity",
             "created_at",
             "url",
         ]

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, roles, views
+from incidents.api import ingest_views, roles, rules, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -11,6 +11,9 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 
 integrations = SimpleRouter()
 integrations.register("integrations", views.IntegrationViewSet, basename="service-integration")
+
+routing_rules = SimpleRouter()
+routing_rules.register("rules", rules.RoutingRuleViewSet, basename="integration-rule")
 
 timeline = SimpleRouter()
 timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
@@ -29,10 +32,12 @@ urlpatterns = [
         ingest_views.AlertmanagerView.as_view(),
         name="alertmanager-webhook",
     ),
+    path("api/v1/integrations/<str:key>/webhook/", ingest_views.WebhookView.as_view(), name="generic-webhook"),
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
     path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),
     path("api/v1/", include(router.urls)),
     path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),
+    path("api/v1/integrations/<int:integration_pk>/", include(routing_rules.urls)),
 ]
