@@ -9,6 +9,7 @@ from incidents import (
     admin_people,  # noqa: F401  (extends the people admin with test notifications)
 )
 from incidents.admin_incident import IncidentAdmin, instant, person
+from incidents.admin_routing import IntegrationConsole, RoutingRuleInline
 from incidents.models import (
     Alert,
     Incident,
@@ -140,7 +141,7 @@ class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
+class IntegrationAdmin(IntegrationConsole, TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     team_path = "service__team"
     secret_fields = ("key", "url")
     list_display = ["name", "service", "kind", "enabled", "created_at"]
@@ -148,7 +149,21 @@ class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     list_select_related = ["service"]
     search_fields = ["name", "service__name", "service__slug"]
     autocomplete_fields = ["service"]
-    readonly_fields = ["key", "url", "created_at"]
+    readonly_fields = ["key", "url", "created_at", "console_link"]
+    inlines = [RoutingRuleInline]
+    fieldsets = [
+        (None, {"fields": ["service", "kind", "name", "enabled", "max_events_per_minute", "key", "url", "created_at"]}),
+        (
+            _("Generic webhook: what to read from the body (JMESPath)"),
+            {
+                "fields": ["title_expr", "severity_expr", "dedup_expr", "resolve_expr", "default_severity"],
+                "description": _(
+                    "Only for integrations of kind webhook. Try them on a sample body with Test this payload."
+                ),
+            },
+        ),
+        (_("Routing"), {"fields": ["console_link"]}),
+    ]
     actions = ["regenerate_keys"]
 
     @admin.action(description=_("Regenerate the key of the selected integrations"), permissions=["change"])

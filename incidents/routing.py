@@ -380,3 +380,41 @@ def suppress(integration, route, data, event):
     )
     logger.info("event suppressed integration=%s rule=%s dedup_key=%s", integration.pk, route.rule, dedup_key)
     return suppressed
+
+
+# --- conditions as lines a person writes (the admin) ----------------------------
+
+_LINE_EXISTS = re.compile(r"^(?P<field>[^\s=~]+)\s+exists$")
+_LINE_COMPARE = re.compile(r"^(?P<field>[^\s=~]+)\s*(?P<op>=|~)\s*(?P<value>.*)$")
+_LINE_OPS = {"=": "equals", "~": "regex"}
+
+
+def conditions_from_lines(text):
+    """`labels.team = payments`, `labels.severity ~ ^crit`, `annotations.runbook exists`: one condition a line
+    (empty lines and # comments skipped). ValueError naming the line it cannot read."""
+    conditions = []
+    for number, line in enumerate(str(text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if found := _LINE_EXISTS.match(line):
+            conditions.append({"field": found["field"], "op": "exists"})
+        elif found := _LINE_COMPARE.match(line):
+            conditions.append({"field": found["field"], "op": _LINE_OPS[found["op"]], "value": found["value"].strip()})
+        else:
+            message = _("Line %(number)d: write field = text, field ~ regular expression, or field exists.")
+            raise ValueError(message % {"number": number})
+    return conditions
+
+
+def conditions_to_lines(conditions):
+    symbols = {op: symbol for symbol, op in _LINE_OPS.items()}
+    lines = []
+    for condition in conditions or ():
+        if condition.get("op") == "exists":
+            lines.append(f"{condition.get('field')} exists")
+        else:
+            lines.append(
+                f"{condition.get('field')} {symbols.get(condition.get('op'), '=')} {condition.get('value', '')}"
+            )
+    return "\n".join(lines)
