@@ -307,11 +307,15 @@ def route_event(integration, data):
     return decide(rules, data)
 
 
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
 def alert_context(data, alert):
     """What an Alertmanager alert's rules read: its labels and annotations over the group's common ones."""
     return {
-        "labels": {**(data.get("commonLabels") or {}), **(alert.get("labels") or {})},
-        "annotations": {**(data.get("commonAnnotations") or {}), **(alert.get("annotations") or {})},
+        "labels": {**_mapping(data.get("commonLabels")), **_mapping(alert.get("labels"))},
+        "annotations": {**_mapping(data.get("commonAnnotations")), **_mapping(alert.get("annotations"))},
         "status": alert.get("status", data.get("status")),
         "fingerprint": alert.get("fingerprint"),
         "generatorURL": alert.get("generatorURL"),
@@ -320,7 +324,7 @@ def alert_context(data, alert):
         "groupKey": data.get("groupKey"),
         "receiver": data.get("receiver"),
         "externalURL": data.get("externalURL"),
-        "groupLabels": data.get("groupLabels") or {},
+        "groupLabels": _mapping(data.get("groupLabels")),
     }
 
 
