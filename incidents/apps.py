@@ -10,13 +10,15 @@ class IncidentsConfig(AppConfig):
         # The audit trail of services, integrations and severities.
         from auditlog.registry import auditlog as audit
 
-        from incidents.models import Integration, Service, SeverityDefinition
+        from incidents.models import Integration, RoutingRule, Service, SeverityDefinition
 
         audit.register(Service)
         audit.register(Integration, mask_fields=["key"])
         audit.register(SeverityDefinition)
+        audit.register(RoutingRule)
 
         from people import teams
 
         teams.owned(Service)
         teams.owned(Integration, "service__team")
+        teams.owned(RoutingRule, "integration__service__team")
