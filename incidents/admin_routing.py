@@ -1,6 +1,7 @@
 """The integration page's routing rules (conditions as lines, no JSON), its test console and suppressed events."""
 
 import json
+import re
 
 from django import forms
 from django.conf import settings
@@ -95,8 +96,12 @@ class RoutingRuleForm(forms.ModelForm):
         except routing.RuleError as exc:
             for name, messages in exc.errors.items():
                 field = ERROR_FIELDS.get(name, "conditions")
+                index = re.search(r"\[(\d+)\]", name)
                 for message in messages:
-                    self.add_error(field, f"{name}: {message}" if field == "conditions" else message)
+                    if index:  # the n-th condition is the n-th line written (blank lines and comments aside)
+                        number = int(index.group(1)) + 1
+                        message = _("Condition %(number)d: %(message)s") % {"number": number, "message": message}
+                    self.add_error(field, message)
         self.instance.match = match
         return cleaned
 

@@ -6,6 +6,7 @@ expects, and never answer 5xx for anything a client can send.
 
 import logging
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
@@ -153,7 +154,7 @@ class WebhookView(RawJSONView):
         try:
             outcome = webhook.process_webhook(integration, data)
         except ingest.InvalidEvent as exc:
-            raise EventRejected(400, "Body is invalid", exc.errors) from None
+            raise EventRejected(400, gettext("The body is invalid."), exc.errors) from None
         return Response(
             {
                 "status": "success",

@@ -41,7 +41,10 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
         help_text='{"all": [conditions]} or {"any": [conditions]}; a condition is '
         '{"field": "labels.team", "op": "equals" | "regex" | "exists", "value": "…"}.'
     )
-    set = RuleSetSerializer(required=False, help_text="What a match changes; absent keys change nothing.")
+    set = RuleSetSerializer(
+        required=False,
+        help_text="What a match changes (absent or empty keys: as sent); given, it replaces the rule's settings whole.",
+    )
 
     class Meta:
         model = RoutingRule
