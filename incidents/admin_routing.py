@@ -188,7 +188,7 @@ class IntegrationConsole:
 
 @admin.register(SuppressedEvent)
 class SuppressedEventAdmin(ReadOnlyAdmin):
-    list_display = ["received", "summary", "dedup_key", "integration", "rule"]
+    list_display = ["received", "summary", "dedup_key", "integration", "rule", "repeats", "last_received_at"]
     list_filter = ["integration__service"]
     list_select_related = ["integration", "integration__service", "rule"]
     search_fields = ["dedup_key", "summary"]

@@ -19,6 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -372,15 +373,28 @@ def each_part(integration, data, process):
 
 def suppress(integration, route, data, event):
     """Keep an event that a drop rule suppressed (`event`: its dedup_key and summary), for a person to see;
-    nobody is paged."""
+    nobody is paged. The same event again (Alertmanager re-sends a group every group_interval) is counted on
+    the row that keeps it, not kept twice."""
     dedup_key = str(event.get("dedup_key") or "")[:MAX_DEDUP_KEY]
+    payload = {k: v for k, v in data.items() if k != "routing_key"}
+    now = timezone.now()
+    kept = SuppressedEvent.objects.filter(integration=integration, rule_id=route.rule, dedup_key=dedup_key)
+    latest = kept.order_by("-id").values_list("pk", "payload")[:1]
+    for pk, stored in latest:
+        if stored == payload:
+            SuppressedEvent.objects.filter(pk=pk).update(repeats=F("repeats") + 1, last_received_at=now)
+            logger.info(
+                "event suppressed again integration=%s rule=%s dedup_key=%s", integration.pk, route.rule, dedup_key
+            )
+            return SuppressedEvent(pk=pk, integration=integration, rule_id=route.rule, dedup_key=dedup_key)
     suppressed = SuppressedEvent.objects.create(
         integration=integration,
         rule_id=route.rule,
         dedup_key=dedup_key,
         summary=one_line(as_text(event.get("summary")), MAX_TITLE),
-        payload={k: v for k, v in data.items() if k != "routing_key"},
-        received_at=timezone.now(),
+        payload=payload,
+        received_at=now,
+        last_received_at=now,
     )
     logger.info("event suppressed integration=%s rule=%s dedup_key=%s", integration.pk, route.rule, dedup_key)
     return suppressed

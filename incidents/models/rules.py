@@ -103,6 +103,10 @@ class SuppressedEvent(models.Model):
     summary = models.CharField(_("summary"), max_length=1024, blank=True)
     payload = models.JSONField(_("payload"), default=dict)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    repeats = models.PositiveIntegerField(
+        _("times received"), default=1, help_text=_("The same event sent again (a re-delivery) counts here.")
+    )
+    last_received_at = models.DateTimeField(_("last received at"), default=timezone.now)
 
     class Meta:
         ordering = ["-received_at", "-id"]

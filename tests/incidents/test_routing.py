@@ -87,6 +87,16 @@ def test_drop_rule_suppresses_records_and_pages_nobody(client, am_integration):
     assert len(suppressed.payload["alerts"]) == 2
 
 
+def test_redelivered_dropped_group_is_counted_not_kept_twice(client, am_integration):
+    rule(am_integration, cond("labels.severity", "exists"), drop=True)
+    body = notification()
+    for _ in range(3):
+        assert am_post(client, am_integration, body).status_code == 202
+    assert SuppressedEvent.objects.get().repeats == 3
+    assert am_post(client, am_integration, notification(annotations={"summary": "Other"})).status_code == 202
+    assert SuppressedEvent.objects.count() == 2 and Incident.objects.count() == 0
+
+
 def test_drop_rule_on_events_v2(client, integration):
     rule(integration, cond("payload.source", value="db-1"), drop=True)
     assert v2_post(client, integration).status_code == 202
