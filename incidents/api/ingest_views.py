@@ -140,6 +140,7 @@ class WebhookView(RawJSONView):
                 },
             ),
             400: EVENT_ERROR,
+            401: EVENT_ERROR,
             403: EVENT_ERROR,
             404: OpenApiResponse(EVENT_ERROR),
             413: EVENT_ERROR,
@@ -148,7 +149,10 @@ class WebhookView(RawJSONView):
         tags=["events"],
         auth=[],
     )
-    def post(self, request, key):
+    def post(self, request, key=None):
+        """Any JSON object; the key in the URL or, to keep it out of access logs, as `Authorization: Bearer <key>`."""
+        if key is None:
+            key = bearer_key(request)
         integration = accepted_key(key, Integration.Kind.WEBHOOK)
         data = self.read_json(request)
         try:
@@ -174,3 +178,8 @@ class EventsAliasView(EventsV2View):
 @extend_schema_view(post=extend_schema(operation_id="alertmanager_webhook_bearer"))
 class AlertmanagerBearerView(AlertmanagerView):
     """Prometheus Alertmanager webhook receiver, the key in `Authorization: Bearer <key>` (preferred)."""
+
+
+@extend_schema_view(post=extend_schema(operation_id="generic_webhook_bearer"))
+class WebhookBearerView(WebhookView):
+    """A generic webhook, the key in `Authorization: Bearer <key>`."""

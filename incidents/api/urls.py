@@ -32,6 +32,7 @@ urlpatterns = [
         ingest_views.AlertmanagerView.as_view(),
         name="alertmanager-webhook",
     ),
+    path("api/v1/integrations/webhook/", ingest_views.WebhookBearerView.as_view(), name="generic-webhook-bearer"),
     path("api/v1/integrations/<str:key>/webhook/", ingest_views.WebhookView.as_view(), name="generic-webhook"),
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),

@@ -134,6 +134,15 @@ def test_huge_strings_are_bounded(client, hook):
     assert post(client, hook, {"a": "x" * 600_000}).status_code == 413
 
 
+def test_key_as_bearer_header(client, hook):
+    url = "/api/v1/integrations/webhook/"
+    body = json.dumps({"title": "Down", "id": "x"})
+    assert client.post(url, body, content_type="application/json").status_code == 401
+    response = client.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {hook.key}")
+    assert response.status_code == 202
+    assert Incident.objects.get().title == "Down"
+
+
 def test_wrong_key_and_wrong_kind(client, integration):
     assert post(client, integration, {"title": "x"}).status_code == 400
     missing = client.post("/api/v1/integrations/nope/webhook/", "{}", content_type="application/json")
