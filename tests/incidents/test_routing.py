@@ -8,12 +8,14 @@ from incidents.models import (
     Alert,
     Incident,
     Integration,
+    Page,
     RoutingRule,
     SuppressedEvent,
     TimelineEntry,
     forget_integrations,
 )
-from tests.factories import IntegrationFactory, ServiceFactory
+from rotations.models import EscalationPolicy, EscalationStep
+from tests.factories import IntegrationFactory, ServiceFactory, UserFactory
 from tests.incidents.test_alertmanager_webhook import firing_alert, notification
 
 pytestmark = pytest.mark.django_db
@@ -107,12 +109,13 @@ def test_drop_rule_on_events_v2(client, integration):
 
 def test_first_matching_rule_wins(client, integration, payments):
     other = ServiceFactory(slug="other")
+    # Created first, tried later: position decides, not age.
+    rule(integration, cond("payload.source", value="db-1"), position=2, service=other, severity="SEV4")
+    rule(integration, cond("payload.source", value="elsewhere"), position=0, service=other)
     rule(integration, cond("payload.source", value="db-1"), position=1, service=payments)
-    rule(integration, cond("payload.source", value="db-1"), position=2, service=other)
-    rule(integration, cond("payload.source", value="db-1"), position=0, service=other, severity="SEV4")
-    RoutingRule.objects.filter(position=0).update(position=3)
     assert v2_post(client, integration).status_code == 202
-    assert Incident.objects.get().service == payments
+    incident = Incident.objects.get()
+    assert incident.service == payments and incident.severity == "SEV2"
 
 
 @pytest.mark.parametrize(
@@ -263,3 +266,30 @@ def test_timeline_names_the_integration(client, integration, payments):
 def test_webhook_kind_url(service):
     integration = IntegrationFactory(service=service, kind=Integration.Kind.WEBHOOK)
     assert integration.url.endswith(f"/api/v1/integrations/{integration.key}/webhook/")
+
+
+def on_call(service, username):
+    person = UserFactory(username=username, email=f"{username}@example.com")
+    policy = EscalationPolicy.objects.create(name=f"{service.slug} chain")
+    EscalationStep.objects.create(policy=policy, position=0, escalate_after_minutes=5).users.add(person)
+    service.escalation_policy = policy
+    service.save()
+    return person
+
+
+def test_routed_incident_pages_the_other_services_chain_and_a_dropped_one_pages_nobody(
+    client, am_integration, payments, run_tasks
+):
+    on_call(am_integration.service, "web_oncall")
+    on_call(payments, "pay_oncall")
+    rule(am_integration, cond("labels.team", value="payments"), service=payments)
+    rule(am_integration, cond("labels.team", value="noise"), position=2, drop=True)
+    with run_tasks():
+        am_post(client, am_integration, notification(alerts=[team_alert("aaa", "payments")]))
+    assert list(Page.objects.values_list("user__username", flat=True)) == ["pay_oncall"]
+    with run_tasks():
+        body = notification(alerts=[team_alert("bbb", "noise")])
+        body["groupKey"] = "noise-group"
+        am_post(client, am_integration, body)
+    assert Page.objects.count() == 1 and Incident.objects.count() == 1
+    assert SuppressedEvent.objects.count() == 1
