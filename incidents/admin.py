@@ -15,6 +15,7 @@ from incidents import (
 )
 from incidents.admin_incident import IncidentAdmin, instant, person
 from incidents.admin_maintenance import warn_if_silenced
+from incidents.admin_routing import IntegrationConsole, RoutingRuleInline
 from incidents.models import (
     Alert,
     Incident,
@@ -152,7 +153,7 @@ class ServiceAdmin(TeamScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
+class IntegrationAdmin(IntegrationConsole, TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     team_path = "service__team"
     secret_fields = ("key", "url", "ping_example")
     list_display = ["name", "service", "kind", "enabled", "created_at"]
@@ -160,7 +161,25 @@ class IntegrationAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     list_select_related = ["service"]
     search_fields = ["name", "service__name", "service__slug"]
     autocomplete_fields = ["service"]
-    readonly_fields = ["key", "url", "created_at", "last_ping", "heartbeat_state", "ping_example"]
+    readonly_fields = ["key", "url", "created_at", "last_ping", "heartbeat_state", "ping_example", "console_link"]
+    inlines = [RoutingRuleInline]
+    fieldsets = [
+        (None, {"fields": ["service", "kind", "name", "enabled", "max_events_per_minute", "key", "url", "created_at"]}),
+        (
+            _("Heartbeat"),
+            {"fields": ["period_seconds", "grace_seconds", "last_ping", "heartbeat_state", "ping_example"]},
+        ),
+        (
+            _("Generic webhook: what to read from the body (JMESPath)"),
+            {
+                "fields": ["title_expr", "severity_expr", "dedup_expr", "resolve_expr", "default_severity"],
+                "description": _(
+                    "Only for integrations of kind webhook. Try them on a sample body with Test this payload."
+                ),
+            },
+        ),
+        (_("Routing"), {"fields": ["console_link"]}),
+    ]
     actions = ["regenerate_keys"]
 
     @admin.display(description=_("last ping"))

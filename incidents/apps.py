@@ -10,15 +10,17 @@ class IncidentsConfig(AppConfig):
         # The audit trail of services, integrations and severities.
         from auditlog.registry import auditlog as audit
 
-        from incidents.models import Integration, MaintenanceWindow, Service, SeverityDefinition
+        from incidents.models import Integration, MaintenanceWindow, RoutingRule, Service, SeverityDefinition
 
         audit.register(Service)
         audit.register(Integration, mask_fields=["key"])
         audit.register(SeverityDefinition)
         audit.register(MaintenanceWindow, m2m_fields={"services"})
+        audit.register(RoutingRule)
 
         from people import teams
 
         teams.owned(Service)
         teams.owned(Integration, "service__team")
         teams.owned(MaintenanceWindow)
+        teams.owned(RoutingRule, "integration__service__team")

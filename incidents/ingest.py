@@ -10,18 +10,16 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import uuid
 from collections import namedtuple
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from incidents import lifecycle
+from incidents import lifecycle, routing
 from incidents.models import Alert, Incident, Integration, Severity, Status
-from project import clock
+from project.clock import parse_timestamp
 from project.rawjson import EventRejected
 from project.text import one_line
 
@@ -47,41 +45,6 @@ class Outcome:
     dedup_key: str
     incident: Incident | None
     created: bool = False
-
-
-_TIMESTAMP = re.compile(
-    r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
-    re.IGNORECASE,
-)
-
-
-def parse_timestamp(value):
-    """Parse an ISO 8601 / RFC 3339 timestamp, nanoseconds included.
-
-    Returns an aware datetime, or None for Alertmanager's "zero time"
-    (`0001-01-01T00:00:00Z`, meaning "not ended"). Raises ValueError.
-    """
-    if not isinstance(value, str):
-        raise ValueError("not a string")
-    match = _TIMESTAMP.match(value.strip())
-    if not match:
-        raise ValueError("not an ISO 8601 timestamp")
-    frac = (match["frac"] or "")[:6].ljust(6, "0")
-    tz = match["tz"] or "+00:00"
-    if tz.upper() == "Z":
-        tz = "+00:00"
-    elif ":" not in tz:
-        tz = f"{tz[:3]}:{tz[3:]}"
-    try:
-        parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{frac}{tz}")
-        if parsed.year <= 1:
-            return None
-        parsed = parsed.astimezone(UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError(str(exc) or "out of range") from None
-    if not clock.in_range(parsed):
-        raise ValueError(f"not between the years {clock.MIN_YEAR} and {clock.MAX_YEAR}")
-    return parsed
 
 
 # --- PagerDuty Events API v2 -------------------------------------------------
@@ -144,12 +107,14 @@ def _stored_payload(data):
     return {k: v for k, v in data.items() if k != "routing_key"}
 
 
-def process_event_v2(integration, data):
-    """Accept one Events API v2 event for `integration`; return what it did."""
+def process_event_v2(integration, data, route=None):
+    """Accept one Events API v2 event for `integration`; return what it did (`route`: see incidents.routing)."""
     event = validate_event_v2(data)
+    if (route := route or routing.route_event(integration, data)).drop:
+        return Outcome(dedup_key=routing.suppress(integration, route, data, event).dedup_key, incident=None)
     action, now = event["action"], timezone.now()
-    dedup_key = event["dedup_key"] or uuid.uuid4().hex
-    service = integration.service
+    dedup_key = route.dedup_key or event["dedup_key"] or uuid.uuid4().hex
+    service = route.service or integration.service
     trigger = action == "trigger"
     alert = {
         "integration": integration.pk,
@@ -163,7 +128,7 @@ def process_event_v2(integration, data):
     }
     joined_in_one_statement = trigger and connection.vendor == "postgresql"
     if joined_in_one_statement:
-        outcome = _join_in_one_statement(integration, alert)
+        outcome = _join_in_one_statement(service, alert)
         if outcome is not None:
             _log_accepted(integration, action, outcome)
             return outcome
@@ -177,13 +142,14 @@ def process_event_v2(integration, data):
                 incident, created = lifecycle.open_or_join(
                     service=service,
                     dedup_key=dedup_key,
-                    title=event["summary"],
-                    severity=SEVERITY_MAP[event["severity"]],
+                    title=route.title or event["summary"],
+                    severity=route.severity or SEVERITY_MAP[event["severity"]],
                     actor_name=integration.name,
                     data={"source": event["source"], "severity": event["severity"]},
                     alert_count=1,
                     look_first=False,
                     at=now,
+                    urgency=route.urgency or None,
                 )
                 if not created:
                     lifecycle.record_alert_joined(incident, at=now)
@@ -233,20 +199,18 @@ SELECT joined.id, joined.number, joined.status FROM joined JOIN recorded ON reco
 """
 
 
-def _join_in_one_statement(integration, alert):
+def _join_in_one_statement(service, alert):
     """Most triggers of an alert storm join an open incident: on PostgreSQL each is one round trip.
 
     Returns None when there is no open incident to join.
     """
     record = _sql(RECORD, incident_id="id", joined="FROM joined")
     with connection.cursor() as cursor:
-        cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": integration.service_id})
+        cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": service.pk})
         row = cursor.fetchone()
     if row is None:
         return None
-    incident = Incident(
-        pk=row[0], number=row[1], status=row[2], service=integration.service, dedup_key=alert["dedup_key"]
-    )
+    incident = Incident(pk=row[0], number=row[1], status=row[2], service=service, dedup_key=alert["dedup_key"])
     return Outcome(dedup_key=alert["dedup_key"], incident=incident)
 
 
@@ -321,16 +285,20 @@ def _alertmanager_title(data):
     return _new_details(data)[0] or by_labels or "Alertmanager alert"
 
 
-def process_alertmanager(integration, data):
+def process_alertmanager(integration, data, route=None):
     """Accept one Alertmanager notification: one incident per alert group.
 
     Alertmanager re-sends the whole group on every change and every `group_interval`, so a notification costs
     what it changes: alerts are matched by fingerprint, new and changed ones written in one statement, the
     incident's counters once; a notification that changes nothing takes no lock and writes nothing.
+    `route`: what the routing rules decided for this part of a notification; None: decide it here.
     """
     validate_alertmanager(data)
+    if route is None and routing.rules_of(integration):
+        return routing.each_part(integration, data, process_alertmanager) or Outcome(dedup_key="", incident=None)
+    route = route or routing.NO_RULE
     dedup_key = _group_dedup_key(data["groupKey"])
-    service, firing = integration.service, data["status"] == "firing"
+    service, firing = route.service or integration.service, data["status"] == "firing"
     alerts = {_fingerprint(raw): raw for raw in data["alerts"]}  # a repeated fingerprint: the last one counts
     seen = _read_group(alerts, _new_details(data) if firing else (None, None), service=service.pk, dedup_key=dedup_key)
     now = timezone.now()
@@ -351,12 +319,13 @@ def process_alertmanager(integration, data):
                 dedup_key=dedup_key,
                 title=_alertmanager_title(data),
                 description=str(annotations.get("description") or ""),
-                severity=SEVERITY_MAP[_alertmanager_severity(data)],
+                severity=route.severity or SEVERITY_MAP[_alertmanager_severity(data)],
                 actor_name=integration.name,
                 data={"groupKey": data["groupKey"], "receiver": data.get("receiver", "")},
                 alert_count=len(alerts),
                 look_first=False,
                 at=now,
+                urgency=route.urgency or None,
             )
         elif incident is None:
             # A resolve for a group whose incident is already resolved (a
@@ -586,8 +555,7 @@ def integration_for(key, kind):
     """The enabled integration of this kind with this key, or EventRejected saying why not."""
     integration = Integration.by_key(key) if isinstance(key, str) and key else None
     if integration is None:
-        url_keyed = (Integration.Kind.ALERTMANAGER, Integration.Kind.HEARTBEAT)
-        raise EventRejected(404 if kind in url_keyed else 400, "Unknown integration key.")
+        raise EventRejected(400 if kind == Integration.Kind.EVENTS_V2 else 404, "Unknown integration key.")
     if integration.kind != kind:
         raise EventRejected(
             400,

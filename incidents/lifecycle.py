@@ -141,6 +141,7 @@ def open_or_join(
     at=None,
     alert_count=0,
     look_first=True,
+    urgency=None,
     _retries=3,
 ):
     """Return `(incident, created)`: the open incident with this key, or a new one.
@@ -149,7 +150,8 @@ def open_or_join(
     nothing (the one-open-incident constraint), and the caller then joins that
     incident.
     A new incident starts with `alert_count` alerts. `look_first=False` skips
-    the lookup when the caller has just found no open incident.
+    the lookup when the caller has just found no open incident. `urgency`
+    (a routing rule's) overrides the service's urgency for the severity.
     Must run inside a transaction; the incident row is locked until it ends,
     and so is the counter of incident numbers: the caller writes little more.
     """
@@ -167,7 +169,7 @@ def open_or_join(
         title=one_line(title, MAX_TITLE),
         description=description,
         severity=severity,
-        urgency=service.urgency_for(severity),
+        urgency=urgency or service.urgency_for(severity),
         created_at=now,
         alert_count=alert_count,
         last_alert_at=now if alert_count else None,
@@ -190,6 +192,7 @@ def open_or_join(
                 data=data,
                 at=at,
                 alert_count=alert_count,
+                urgency=urgency,
                 _retries=_retries - 1,
             )
         return incident, False

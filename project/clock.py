@@ -8,6 +8,7 @@ occurrence. Every instant returned is aware and in UTC.
 """
 
 import calendar
+import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -114,3 +115,38 @@ def in_range(instant: datetime) -> bool:
         return MIN_YEAR <= instant.astimezone(UTC).year <= MAX_YEAR
     except (OverflowError, ValueError):
         return False
+
+
+_TIMESTAMP = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value):
+    """Parse an ISO 8601 / RFC 3339 timestamp, nanoseconds included.
+
+    Returns an aware datetime, or None for Alertmanager's "zero time"
+    (`0001-01-01T00:00:00Z`, meaning "not ended"). Raises ValueError.
+    """
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    match = _TIMESTAMP.match(value.strip())
+    if not match:
+        raise ValueError("not an ISO 8601 timestamp")
+    frac = (match["frac"] or "")[:6].ljust(6, "0")
+    tz = match["tz"] or "+00:00"
+    if tz.upper() == "Z":
+        tz = "+00:00"
+    elif ":" not in tz:
+        tz = f"{tz[:3]}:{tz[3:]}"
+    try:
+        parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{frac}{tz}")
+        if parsed.year <= 1:
+            return None
+        parsed = parsed.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(str(exc) or "out of range") from None
+    if not in_range(parsed):
+        raise ValueError(f"not between the years {MIN_YEAR} and {MAX_YEAR}")
+    return parsed

@@ -7,14 +7,24 @@ viewer's time zone. Their paths are listed here (the apps above declare the
 views; `tests/project/test_middleware.py` checks that the two agree).
 """
 
+import re
+
 from auditlog.middleware import AuditlogMiddleware as _AuditlogMiddleware
 
-INGEST_PATHS = ("/v2/enqueue", "/v2/change/enqueue", "/api/v1/events/", "/api/v1/integrations/")
+# The ingestion endpoints, by key or bearer header; not an integration's routing rules (people edit those).
+INGEST_PATH = re.compile(
+    r"^/(?:v2/enqueue|v2/change/enqueue|api/v1/events/|api/v1/integrations/(?:alertmanager|webhook)/"
+    r"|api/v1/integrations/[^/]+/(?:alertmanager|heartbeat|webhook)/)$"
+)
+
+
+def is_ingest_path(path):
+    return INGEST_PATH.match(path) is not None
 
 
 def from_machine(request):
     """Whether the request is for an ingestion endpoint."""
-    return request.path_info.startswith(INGEST_PATHS)
+    return is_ingest_path(request.path_info)
 
 
 class AuditlogMiddleware(_AuditlogMiddleware):

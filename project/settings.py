@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentRoleEnum": "incidents.models.IncidentRole.Role",
         "TeamRoleEnum": "people.models.TeamMembership.Role",
         "UrgencyEnum": "incidents.models.Urgency",
+        "SeverityEnum": "incidents.models.Severity",
         "RuleUrgencyEnum": "people.models.NotificationRule.Urgency",
     },
 }

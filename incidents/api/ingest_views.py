@@ -6,12 +6,13 @@ expects, and never answer 5xx for anything a client can send.
 
 import logging
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from incidents import heartbeat, ingest
+from incidents import heartbeat, ingest, webhook
 from incidents.ingest import integration_for
 from incidents.models import Integration
 from project import ratelimits
@@ -122,6 +123,53 @@ class AlertmanagerView(RawJSONView):
         )
 
 
+class WebhookView(RawJSONView):
+    """A generic webhook: any JSON object, read with the integration's JMESPath expressions."""
+
+    @extend_schema(
+        operation_id="generic_webhook",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            202: inline_serializer(
+                "WebhookAccepted",
+                {
+                    "status": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "dedup_key": serializers.CharField(),
+                    "incident": serializers.IntegerField(allow_null=True),
+                },
+            ),
+            400: EVENT_ERROR,
+            401: EVENT_ERROR,
+            403: EVENT_ERROR,
+            404: OpenApiResponse(EVENT_ERROR),
+            413: EVENT_ERROR,
+            415: EVENT_ERROR,
+        },
+        tags=["events"],
+        auth=[],
+    )
+    def post(self, request, key=None):
+        """Any JSON object; the key in the URL or, to keep it out of access logs, as `Authorization: Bearer <key>`."""
+        if key is None:
+            key = bearer_key(request)
+        integration = accepted_key(key, Integration.Kind.WEBHOOK)
+        data = self.read_json(request)
+        try:
+            outcome = webhook.process_webhook(integration, data)
+        except ingest.InvalidEvent as exc:
+            raise EventRejected(400, gettext("The body is invalid."), exc.errors) from None
+        return Response(
+            {
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": outcome.dedup_key,
+                "incident": outcome.incident.number if outcome.incident else None,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
 @extend_schema_view(post=extend_schema(operation_id="events_create", tags=["events"]))
 class EventsAliasView(EventsV2View):
     """The Events API v2 under the API prefix (same contract as /v2/enqueue)."""
@@ -166,3 +214,8 @@ class HeartbeatView(RawJSONView):
     def get(self, request, key):
         """Record a ping, as POST does."""
         return self.post(request, key)
+
+
+@extend_schema_view(post=extend_schema(operation_id="generic_webhook_bearer"))
+class WebhookBearerView(WebhookView):
+    """A generic webhook, the key in `Authorization: Bearer <key>`."""

@@ -43,7 +43,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
     url = serializers.CharField(
         read_only=True,
         help_text="Where the monitoring tool sends its events: the Events API v2 endpoint (with the key as "
-        "routing_key) or, for an Alertmanager integration, its webhook URL; for a heartbeat, the URL to ping.",
+        "routing_key) or, for an Alertmanager or webhook integration, its URL; for a heartbeat, the URL to ping.",
     )
 
     class Meta:
@@ -56,6 +56,11 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "key",
             "enabled",
             "max_events_per_minute",
+            "title_expr",
+            "severity_expr",
+            "dedup_expr",
+            "resolve_expr",
+            "default_severity",
             "created_at",
             "url",
             "period_seconds",

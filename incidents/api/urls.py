@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, maintenance, roles, views
+from incidents.api import ingest_views, maintenance, roles, rules, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -12,6 +12,9 @@ router.register("maintenance-windows", maintenance.MaintenanceWindowViewSet, bas
 
 integrations = SimpleRouter()
 integrations.register("integrations", views.IntegrationViewSet, basename="service-integration")
+
+routing_rules = SimpleRouter()
+routing_rules.register("rules", rules.RoutingRuleViewSet, basename="integration-rule")
 
 timeline = SimpleRouter()
 timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
@@ -35,10 +38,13 @@ urlpatterns = [
         ingest_views.HeartbeatView.as_view(),
         name="heartbeat-ping",
     ),
+    path("api/v1/integrations/webhook/", ingest_views.WebhookBearerView.as_view(), name="generic-webhook-bearer"),
+    path("api/v1/integrations/<str:key>/webhook/", ingest_views.WebhookView.as_view(), name="generic-webhook"),
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
     path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),
     path("api/v1/", include(router.urls)),
     path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),
+    path("api/v1/integrations/<int:integration_pk>/", include(routing_rules.urls)),
 ]

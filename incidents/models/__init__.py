@@ -14,6 +14,7 @@ from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
+from incidents.models.rules import RoutingRule, SuppressedEvent
 from incidents.models.services import Service, ServiceStatusChange
 
 __all__ = [
@@ -32,11 +33,13 @@ __all__ = [
     "Notification",
     "Page",
     "PublicStatus",
+    "RoutingRule",
     "Service",
     "ServiceStatusChange",
     "Severity",
     "SeverityDefinition",
     "Status",
+    "SuppressedEvent",
     "TimelineEntry",
     "Urgency",
     "forget_integrations",

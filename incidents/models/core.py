@@ -21,6 +21,7 @@ from incidents.models.choices import (
     Urgency,
 )
 from incidents.models.services import Service
+from incidents.models.webhook import WebhookExpressions
 from people.teams import is_org_admin, team_ids
 
 KEY_LENGTH = 32
@@ -40,12 +41,13 @@ def forget_integrations():
     _INTEGRATIONS.clear()
 
 
-class Integration(models.Model):
+class Integration(WebhookExpressions, models.Model):
     class Kind(models.TextChoices):
         EVENTS_V2 = "events_v2", _("Events API v2 (PagerDuty-compatible)")
         ALERTMANAGER = "alertmanager", _("Prometheus Alertmanager webhook")
         HEARTBEAT = "heartbeat", _("Heartbeat (an incident when pings stop)")
         EMAIL = "email", _("E-mail (messages piped in by the mail server)")
+        WEBHOOK = "webhook", _("Generic webhook (any JSON, read with JMESPath)")
 
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("service")
@@ -68,6 +70,13 @@ class Integration(models.Model):
         null=True,
         blank=True,
         help_text=_("Optional: more events in a minute are answered 429. Empty: no limit (alert storms get through)."),
+    )
+    default_severity = models.CharField(
+        _("default severity"),
+        max_length=4,
+        choices=Severity.choices,
+        default=Severity.SEV3,
+        help_text=_("Webhook: the severity when the severity expression gives nothing known."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     period_seconds = models.PositiveIntegerField(
@@ -123,7 +132,11 @@ class Integration(models.Model):
         cached = _INTEGRATIONS.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
-        integration = cls.objects.select_related("service").filter(key=key).order_by()[:1]
+        # Whether it has routing rules comes in the same query: an integration without any costs nothing more.
+        rules = apps.get_model("incidents", "RoutingRule").objects.filter(integration=OuterRef("pk"))
+        integration = (
+            cls.objects.select_related("service").annotate(has_routing_rules=Exists(rules)).filter(key=key).order_by()
+        )[:1]
         integration = next(iter(integration), None)
         if len(_INTEGRATIONS) > 10_000:
             _INTEGRATIONS.clear()
@@ -139,12 +152,18 @@ class Integration(models.Model):
         return settings.PIQUET_BASE_URL + reverse("alertmanager-webhook", args=[self.key])
 
     @property
+    def webhook_url(self):
+        return settings.PIQUET_BASE_URL + reverse("generic-webhook", args=[self.key])
+
+    @property
     def url(self):
         """The URL a monitoring tool posts to for this integration's kind ("" for e-mail: the mail server pipes)."""
         if self.kind == self.Kind.ALERTMANAGER:
             return self.alertmanager_url
         if self.kind == self.Kind.HEARTBEAT:
             return settings.PIQUET_BASE_URL + reverse("heartbeat-ping", args=[self.key])
+        if self.kind == self.Kind.WEBHOOK:
+            return self.webhook_url
         return "" if self.kind == self.Kind.EMAIL else self.events_url
 
 

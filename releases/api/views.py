@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from incidents.api.ingest_views import accepted_key
-from incidents.ingest import parse_timestamp
 from incidents.models import Integration
 from people.api.teams import TeamScopedViewSet
+from project.clock import parse_timestamp
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
 from project.rawjson import EventRejected, RawJSONView
 from releases import approvals, deployments, gate
