@@ -28,6 +28,7 @@ from incidents.models import (
     TimelineEntry,
     Urgency,
 )
+from incidents.models.merging import services_with_aliases
 from project import rows
 from project.api import ConflictError
 from project.rows import insert_unless_taken
@@ -111,8 +112,10 @@ def lock_open(service, dedup_key):
 def lock_merged_into(service, dedup_key):
     """The open incident that the service's incident with this key was merged into, row-locked, or None.
 
-    One indexed query, asked only before a new incident is opened (see merge).
+    One indexed query, asked only before a new incident of a service with aliases is opened (see merge).
     """
+    if service.pk not in services_with_aliases():
+        return None
     into = DedupAlias.objects.filter(service=service, dedup_key=dedup_key).values("incident_id")
     found = (
         Incident.objects.select_for_update(of=("self",))
