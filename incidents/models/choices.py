@@ -29,6 +29,8 @@ def validate_high_urgency(value):
 
 
 def validate_support_hours(value):
+    if not isinstance(value, list):
+        raise ValidationError(_("Give a list of {days, start, end} ranges; an empty list means at any hour."))
     try:
         parse_restrictions(value)
     except ScheduleError as exc:

@@ -189,6 +189,7 @@ def test_the_api_keeps_the_map_and_support_hours_and_refuses_bad_ones(api_for, m
         {"high_urgency_severities": "SEV1"},
         {"support_hours": [{"days": ["someday"], "start": "09:00", "end": "18:00"}]},
         {"support_hours": {"start": "09:00"}},
+        {"support_hours": None},
         {"time_zone": "Mars/Olympus"},
     ):
         response = api.patch(url, bad, format="json")
@@ -243,3 +244,10 @@ def test_a_responder_changes_the_urgency_on_the_incident_page(
     assert paged(incident) == ["alice"]
     listing = client.get(reverse("admin:incidents_incident_changelist"), {"urgency__exact": "high"})
     assert f"#{incident.number}" in listing.content.decode()
+
+
+def test_a_form_posted_null_support_hours_is_refused(api_for, manager, service):
+    """As a multipart form sends it: the text null, read as JSON."""
+    response = api_for(manager).patch(f"/api/v1/services/{service.pk}/", {"support_hours": "null"}, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "support_hours" in response.json()
