@@ -1,6 +1,7 @@
 """Demo data for incidents: the "Website" service, its two integrations and its call chain."""
 
 from incidents.models import Integration, Service
+from people.models import Team, TeamMembership
 from rotations.models import EscalationPolicy, EscalationStep, Schedule
 
 
@@ -32,3 +33,28 @@ def load(*, stdout, admin):
     if website.escalation_policy_id is None:
         website.escalation_policy = policy
         website.save(update_fields=["escalation_policy"])
+    _platform_team(website, policy, admin, stdout)
+
+
+def _platform_team(website, policy, admin, stdout):
+    """The Platform team owns the website, its call chain and its rotation; low urgency waits for office hours."""
+    team, _ = Team.objects.get_or_create(slug="platform", defaults={"name": "Platform"})
+    TeamMembership.objects.get_or_create(team=team, user=admin, defaults={"role": TeamMembership.Role.MANAGER})
+    schedule = Schedule.objects.filter(name="Platform").first()
+    if schedule is not None:
+        schedule.team = team
+        schedule.save(update_fields=["team"])
+        for layer in schedule.layers.prefetch_related("participants__user"):
+            for participant in layer.participants.all():
+                TeamMembership.objects.get_or_create(team=team, user=participant.user)
+    policy.team = team
+    policy.save(update_fields=["team"])
+    website.team = team
+    if not website.support_hours:
+        website.support_hours = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00"}]
+        website.time_zone = "Europe/Zurich"
+    website.save(update_fields=["team", "support_hours", "time_zone"])
+    stdout.write(
+        "Team: Platform (owns Website, its call chain and the Platform rotation); "
+        "low-urgency Website incidents page Mon–Fri 08:00–18:00 Europe/Zurich"
+    )

@@ -105,6 +105,11 @@ def test_load_demo_runs_once_and_prints_a_working_curl(db, capsys):
     assert kinds == {"events_v2", "alertmanager"}
     website = Service.objects.get(slug="website")
     assert website.escalation_policy.steps.count() == 2
+    # The Platform team owns the website, its chain and its rotation, with the rotation's people as members.
+    assert website.team.slug == "platform" and website.escalation_policy.team == website.team
+    members = set(website.team.memberships.values_list("user__username", "role"))
+    assert ("admin", "manager") in members and len(members) > 1
+    assert website.support_hours and website.time_zone == "Europe/Zurich"
     out = capsys.readouterr().out
     assert "Demo data already loaded." in out
     call_command("welcome")
