@@ -98,7 +98,10 @@ def announce_due(*, now=None):
 
 
 def _announce_planned(sender, window, **kwargs):
-    transaction.on_commit(lambda: announce(MaintenanceWindow.objects.prefetch_related("services").get(pk=window.pk)))
+    # Robust: a failed announcement is logged and retried by the periodic task; the window stays saved.
+    transaction.on_commit(
+        lambda: announce(MaintenanceWindow.objects.prefetch_related("services").get(pk=window.pk)), robust=True
+    )
 
 
 planned.connect(_announce_planned, dispatch_uid="comms.maintenance.announce")

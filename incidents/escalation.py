@@ -155,7 +155,7 @@ def advance(escalation_id, *, now=None, force=False, by=None, inline=False):
         escalation = Escalation.objects.select_for_update().filter(pk=escalation_id).first()
         if escalation is None or escalation.state != Escalation.State.RUNNING:
             return False
-        incident = Incident.objects.get(pk=escalation.incident_id)
+        incident = Incident.objects.select_related("service").get(pk=escalation.incident_id)
         if incident.status != Status.TRIGGERED:
             return False
         if not force and (escalation.next_at is None or escalation.next_at > now):
@@ -284,16 +284,29 @@ def _waits(incident, escalation, now):
     support hours: the step is put off until the window ends or support hours begin (and the timeline says
     so). Inside the escalation's row lock."""
     service = incident.service
-    window, occurrence = maintenance_at(service, now)
-    if window is not None:
-        until, zone = occurrence.end, window.zone
-        message = gettext_noop("Maintenance window %(name)s: nobody is paged until %(at)s.")
-        params = {"name": window.name}
-    else:
-        until = service.support_hours_begin(now) if incident.urgency == Urgency.LOW else None
-        zone = get_zone(service.time_zone or settings.TIME_ZONE)
-        message = gettext_noop("Low urgency, outside support hours: nobody is paged until %(at)s.")
-        params = {}
+    try:
+        window, occurrence = maintenance_at(service, now)
+        if window is not None:
+            until, zone = occurrence.end, window.zone
+            message = gettext_noop("Maintenance window %(name)s: nobody is paged until %(at)s.")
+            params = {"name": window.name}
+        else:
+            until = service.support_hours_begin(now) if incident.urgency == Urgency.LOW else None
+            zone = get_zone(service.time_zone or settings.TIME_ZONE)
+            message = gettext_noop("Low urgency, outside support hours: nobody is paged until %(at)s.")
+            params = {}
+    except Exception as exc:  # a window or support hours that cannot be read never keep anyone from being paged
+        logger.exception("maintenance or support hours unreadable incident=%s service=%s", incident.number, service)
+        _timeline(
+            incident,
+            timeline.Kind.ESCALATION,
+            gettext_noop(
+                "The maintenance windows or support hours of this service cannot be read (%(error)s): paging."
+            ),
+            {"error": type(exc).__name__},
+            {"quiet_error": True},
+        )
+        window, until = None, None
     if until is None:
         if escalation.waiting:
             escalation.waiting = False

@@ -7,9 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import escalation
-from incidents.models import MaintenanceWindow, maintenance_at
+from incidents.models import MaintenanceWindow
 from incidents.models.maintenance import planned
-from project import recurrence
 
 MAX_DURATION = timedelta(days=30)  # "from now for …" at most
 
@@ -48,13 +47,3 @@ def saved(window):
     longer silences them), and the status page's subscribers hear of public maintenance."""
     escalation.wake_waiting()
     planned.send(sender=MaintenanceWindow, window=window)
-
-
-def silencing(service, *, now=None):
-    """The maintenance window silencing `service` now and when it ends, or (None, None)."""
-    window, occurrence = maintenance_at(service, now or timezone.now())
-    return (window, occurrence.end) if window else (None, None)
-
-
-def describe(window):
-    return recurrence.describe_rule(window)

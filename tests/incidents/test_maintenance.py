@@ -11,7 +11,7 @@ from django.urls import reverse
 from comms import maintenance as announcements
 from comms.models import Delivery, Subscriber
 from incidents import escalation, lifecycle
-from incidents.models import Incident, MaintenanceWindow, Page, TimelineEntry
+from incidents.models import Incident, MaintenanceWindow, Page, Service, TimelineEntry
 from rotations.models import EscalationPolicy, EscalationStep
 from tests.factories import ServiceFactory, UserFactory
 
@@ -225,3 +225,29 @@ def test_public_maintenance_is_on_the_status_page_and_told_ahead_to_subscribers(
         assert [item["name"] for item in status] == ["Payment provider upgrade"]
         assert status[0]["services"] == "Online shop" and status[0]["under_way"] is False
     assert Delivery.objects.filter(purpose=Delivery.Purpose.MAINTENANCE).count() == 1
+
+
+def test_a_window_that_cannot_be_read_never_stops_paging(client, integration, paged_service, run_tasks):
+    broken = window(paged_service)
+    # Written past validation (an old row, a hand edit): a cron that croniter refuses.
+    MaintenanceWindow.objects.filter(pk=broken.pk).update(starts_at=None, ends_at=None, start_cron="x", end_cron="y")
+    with time_machine.travel(T0 + dt.timedelta(minutes=5), tick=False):
+        incident = trigger(client, integration, run_tasks)
+    assert paged(incident) == ["alice"]
+    assert TimelineEntry.objects.filter(incident=incident, data__quiet_error=True).exists()
+
+
+def test_support_hours_that_cannot_be_read_never_stop_paging(client, integration, paged_service, run_tasks):
+    Service.objects.filter(pk=paged_service.pk).update(support_hours=[{"days": ["someday"], "start": "9", "end": "5"}])
+    with time_machine.travel(T0, tick=False):
+        body = {
+            "routing_key": integration.key,
+            "event_action": "trigger",
+            "dedup_key": "low",
+            "payload": {"summary": "Disk 80 % full", "source": "db-1", "severity": "info"},
+        }
+        with run_tasks():
+            assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
+    incident = Incident.objects.get(dedup_key="low")
+    assert incident.urgency == "low" and paged(incident) == ["alice"]
+    assert TimelineEntry.objects.filter(incident=incident, data__quiet_error=True).exists()
