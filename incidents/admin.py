@@ -21,6 +21,7 @@ from incidents.models import (
     Incident,
     IncidentRole,
     Integration,
+    Notice,
     Notification,
     PublicStatus,
     Service,
@@ -269,6 +270,22 @@ class NotificationAdmin(SecretsByNeed, ReadOnlyAdmin):
     @admin.display(description=_("sent at"), ordering="sent_at")
     def sent(self, obj):
         return instant(obj.sent_at)
+
+
+@admin.register(Notice)
+class NoticeAdmin(SecretsByNeed, ReadOnlyAdmin):
+    secret_fields = ("contact_method", "error", "response")
+    list_display = ["created", "kind", "person", "subject", "contact_method", "status", "attempts", "sent"]
+    list_filter = ["status", "kind", "contact_method__kind"]
+    list_select_related = ["user", "contact_method"]
+    search_fields = ["user__username", "subject", "key", "error"]
+    raw_id_fields = ["incident", "user", "contact_method"]
+    show_full_result_count = False
+    ordering = ["-created_at"]
+
+    created = NotificationAdmin.created
+    person = NotificationAdmin.person
+    sent = NotificationAdmin.sent
 
 
 @admin.register(TimelineEntry)

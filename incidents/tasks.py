@@ -2,7 +2,7 @@
 
 import logging
 
-from incidents import escalation
+from incidents import escalation, notices
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +23,7 @@ def send_notifications(notification_ids):
 def send_notification(notification_id):
     """Kept for tasks queued before notifications were sent in lists."""
     escalation.send(notification_id)
+
+
+def send_notices(notice_ids):
+    notices.NOTICES.send(notice_ids)

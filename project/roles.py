@@ -34,6 +34,7 @@ RECORDS = {
     ("incidents", "timelineentry"): ((MANAGERS, RESPONDERS), True),  # the incident page and its API
     ("incidents", "notification"): ((MANAGERS,), True),  # failed deliveries, from the dashboard
     ("comms", "delivery"): ((MANAGERS,), True),  # stakeholder deliveries
+    ("incidents", "notice"): ((MANAGERS,), True),  # heads-ups, swap requests, reminders
     ("incidents", "incidentrole"): ((MANAGERS, RESPONDERS, STAKEHOLDERS), True),  # who leads the incident
 }
 # The incident page's note form and the API's POST of a note are allowed by this one.

@@ -11,11 +11,15 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from comms import stakeholders
-from incidents import escalation, health
+from incidents import escalation, health, notices
 from project.models import Heartbeat
 
 HEARTBEAT_FRESH = timedelta(seconds=60)  # the worker beats every 10 s
-OUTBOXES = (("pages", escalation.PAGES), ("stakeholder messages", stakeholders.DELIVERIES))
+OUTBOXES = (
+    ("pages", escalation.PAGES),
+    ("stakeholder messages", stakeholders.DELIVERIES),
+    ("notices", notices.NOTICES),
+)
 LISTED = 10  # incidents named in the answer
 
 

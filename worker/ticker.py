@@ -6,18 +6,19 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events, heartbeat
+from incidents import escalation, events, heartbeat, notices
 from worker import followups
 
 
 def tick(now=None):
-    """Hand out due escalations and pages, follow-ups, stakeholder reminders and deliveries; open the incidents
+    """Hand out due escalations and pages, follow-ups, stakeholder reminders, deliveries and notices; open the incidents
     of silent heartbeats. Returns work handed."""
     handed = escalation.tick(now)
     handed += followups.hand_out(now)
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
     handed += heartbeat.tick(now)
+    handed += notices.tick(now)
     return handed
 
 
@@ -28,4 +29,5 @@ def release():
     released += escalation.PAGES.release()
     released += stakeholders.DELIVERIES.release()
     released += events.release()
+    released += notices.NOTICES.release()
     return released

@@ -12,6 +12,7 @@ from incidents.models.core import (
 )
 from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
+from incidents.models.notices import Notice
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 from incidents.models.rules import RoutingRule, SuppressedEvent
@@ -30,6 +31,7 @@ __all__ = [
     "IncidentRole",
     "Integration",
     "MaintenanceWindow",
+    "Notice",
     "Notification",
     "Page",
     "PublicStatus",
