@@ -12,7 +12,7 @@ from incidents.models.core import (
 )
 from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
-from incidents.models.notices import Notice
+from incidents.models.notices import Notice, ShiftCheck
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 from incidents.models.rules import RoutingRule, SuppressedEvent
@@ -40,6 +40,7 @@ __all__ = [
     "ServiceStatusChange",
     "Severity",
     "SeverityDefinition",
+    "ShiftCheck",
     "Status",
     "SuppressedEvent",
     "TimelineEntry",
