@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
-from people.teams import TeamScopedAdmin, TeamScopedInline
+from people.teams import TeamScopedAdmin, TeamScopedInline, is_org_admin, managed_team_ids, visible
 from project.admin import SecretsByNeed
-from rotations import changes, oncall, timeline
+from rotations import changes, handoffs, oncall, timeline
 from rotations.final_schedule import MAX_WINDOW
-from rotations.models import CalendarFeed, Layer, Override, Participant, Schedule
+from rotations.models import CalendarFeed, HandoffNote, Layer, Override, Participant, Schedule
 
 User = get_user_model()
 SEPARATORS = str.maketrans({",": " ", "\n": " ", "\r": " ", ";": " "})
@@ -372,3 +372,95 @@ class CalendarFeedAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
             % {"count": len(queryset)},
             messages.SUCCESS,
         )
+
+
+class HandoffNoteForm(forms.ModelForm):
+    """A note by the person signed in, for the end of their current (or next) shift on the chosen schedule."""
+
+    author = None
+
+    class Meta:
+        model = HandoffNote
+        fields = ["schedule", "text"]
+
+    def clean(self):
+        data = super().clean()
+        schedule = data.get("schedule")
+        if self.instance.pk is None and schedule is not None:
+            run = handoffs.own_run(schedule, self.author)
+            if run is None:
+                self.add_error("schedule", handoffs.no_shift_message())
+            elif run.end is None:
+                self.add_error("schedule", _("Your shift on this schedule has no end in sight: there is no handoff."))
+            else:
+                self.instance.shift_end = run.end
+        return data
+
+
+@admin.register(HandoffNote)
+class HandoffNoteAdmin(admin.ModelAdmin):
+    """Handoff notes: the person on call writes them; whoever takes over gets them at the handoff. People see their
+    own and those handed to them; the schedule's team managers (and Managers) see all of their schedules'."""
+
+    form = HandoffNoteForm
+    list_display = ["schedule", "user", "shift_end", "short_text", "written_at", "handed_to", "handed_over_at"]
+    list_filter = ["schedule"]
+    list_select_related = ["schedule", "user", "handed_to"]
+    search_fields = ["text", "schedule__name", "user__username"]
+    readonly_fields = ["user", "shift_end", "written_at", "handed_to", "handed_over_at"]
+
+    def get_queryset(self, request):
+        notes = super().get_queryset(request)
+        user = request.user
+        if is_org_admin(user):
+            return notes
+        return notes.filter(Q(user=user) | Q(handed_to=user) | Q(schedule__team__in=managed_team_ids(user)))
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["schedule", "text"]
+        return ["schedule", "user", "shift_end", "text", "written_at", "handed_to", "handed_over_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "schedule"] if obj is not None else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.author = request.user
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "schedule":
+            kwargs["queryset"] = visible(Schedule.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _writes_it(self, request, obj):
+        return obj is None or (obj.user_id == request.user.pk and obj.handed_over_at is None)
+
+    def _takes_part(self, request):
+        # Whoever reads schedules (Responders, Managers) may be on one.
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("rotations.view_schedule")
+
+    def has_module_permission(self, request):
+        return self._takes_part(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._takes_part(request)
+
+    def has_add_permission(self, request):
+        return self._takes_part(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._takes_part(request) and self._writes_it(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    @admin.display(description=_("handoff notes"))
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)

@@ -69,6 +69,10 @@ def own_run(schedule, user, now=None) -> Run | None:
     return None
 
 
+def no_shift_message():
+    return _("You have no shift on this schedule now or in the next %(days)s days.") % {"days": NOTE_AHEAD.days}
+
+
 def write_note(*, schedule, user, text, now=None) -> HandoffNote:
     """A handoff note by `user` for the end of their current (or next) shift on `schedule`; ScheduleError when
     they have no shift there, or the text is empty or too long."""
@@ -82,9 +86,7 @@ def write_note(*, schedule, user, text, now=None) -> HandoffNote:
         )
     run = own_run(schedule, user, now)
     if run is None:
-        raise ScheduleError(
-            _("You have no shift on this schedule now or in the next %(days)s days.") % {"days": NOTE_AHEAD.days}
-        )
+        raise ScheduleError(no_shift_message())
     if run.end is None:
         raise ScheduleError(_("Your shift on this schedule has no end in sight: there is no handoff to write for."))
     return HandoffNote.objects.create(schedule=schedule, user=user, shift_end=run.end, text=text, written_at=now)
