@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -120,9 +121,11 @@ def run(now):
             "key", flat=True
         )
     )
+    due = [item for item in due if _key(*item[:3]) not in already]
+    reachable = _reachable({person.user.pk for *_rest, person in due})
     for kind, schedule, stretch, before, person in due:
-        if _key(kind, schedule, stretch) in already:
-            continue
+        if person.user.pk not in reachable:
+            continue  # no way to tell them (the daily check tells the schedule's owners), and no log every check
         try:
             if kind == Notice.Kind.HEADS_UP:
                 told += heads_up(schedule, stretch, person)
@@ -162,6 +165,19 @@ def _people(user_ids, schedules):
             lead=timedelta(minutes=minutes) if minutes else None,
         )
     return people
+
+
+def _reachable(user_ids):
+    """Those of `user_ids` with an enabled contact method or an account e-mail (one query)."""
+    if not user_ids:
+        return set()
+    return set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids)
+        .filter(~Q(email="") | Q(contact_methods__enabled=True))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def _key(kind, schedule, stretch):

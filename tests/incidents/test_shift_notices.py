@@ -289,3 +289,14 @@ def test_the_daily_check_is_registered_with_the_scheduler():
     row = QSchedule.objects.get(name="incidents: check schedules")
     assert row.func == "incidents.tasks.check_schedules"
     assert row.schedule_type == QSchedule.DAILY
+
+
+@pytest.mark.django_db
+def test_a_person_who_cannot_be_reached_is_skipped_without_a_warning_every_check(caplog):
+    ghost = UserFactory(username="ghost", email="")
+    schedule = Schedule.objects.create(name="Platform", time_zone="UTC")
+    daily(schedule, [ghost], start=datetime(2026, 6, 2, 8, tzinfo=UTC))
+    for minutes in range(0, 60, 1):
+        shift_notices.run(datetime(2026, 6, 1, 21, tzinfo=UTC) + timedelta(minutes=minutes))
+    assert told(ghost, Notice.Kind.HEADS_UP) == []
+    assert "no contact method" not in caplog.text
