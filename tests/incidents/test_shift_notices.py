@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from rotations import handoffs
 from rotations.models import EscalationPolicy, EscalationStep, HandoffNote, Layer, Override, Schedule
 from rotations.restrictions import ScheduleError
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
+from tests.incidents.test_paging_live import wait_for, workers  # noqa: F401  (the worker fixture)
 from worker import ticker
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -300,3 +302,22 @@ def test_a_person_who_cannot_be_reached_is_skipped_without_a_warning_every_check
         shift_notices.run(datetime(2026, 6, 1, 21, tzinfo=UTC) + timedelta(minutes=minutes))
     assert told(ghost, Notice.Kind.HEADS_UP) == []
     assert "no contact method" not in caplog.text
+
+
+def test_the_real_worker_sends_the_heads_up_before_the_shift(transactional_db, live_server, workers, http_receiver):  # noqa: F811
+    alice = UserFactory(username="alice")
+    Profile.objects.create(user=alice, heads_up_minutes=1)
+    webhook(alice, http_receiver.url + "/alice")
+    schedule = Schedule.objects.create(name="Platform", time_zone="Europe/Zurich")
+    start = timezone.now() + timedelta(seconds=75)
+    Layer.objects.create(
+        schedule=schedule, name="Evening", rotation_start=start, shift_length=2, shift_unit="hours"
+    ).set_participants([alice])
+    workers.start()
+    wait_for(lambda: http_receiver.requests, timeout=60, message="the heads-up")
+    arrived = timezone.now()
+    assert arrived < start
+    assert arrived >= start - timedelta(minutes=1)  # not before the lead time
+    assert json.loads(http_receiver.requests[0]["body"])["event"] == "notice.heads_up"
+    time.sleep(3)
+    assert len(http_receiver.requests) == 1
