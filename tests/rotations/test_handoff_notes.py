@@ -117,3 +117,12 @@ def test_a_note_is_changed_only_by_its_writer_before_the_handoff(responder, team
     HandoffNote.objects.filter(pk=note.pk).update(handed_over_at=timezone.now(), handed_to=teammate)
     page = mine.get(f"/admin/rotations/handoffnote/{note.pk}/change/")
     assert 'name="text"' not in page.content.decode()  # handed over: read only
+
+
+def test_the_schedule_page_links_to_writing_a_note_with_the_schedule_chosen(responder, on_call):
+    client = Client()
+    client.force_login(responder)
+    page = client.get(f"/admin/rotations/schedule/{on_call.pk}/change/").content.decode()
+    assert f"/admin/rotations/handoffnote/add/?schedule={on_call.pk}" in page
+    form = client.get(f"/admin/rotations/handoffnote/add/?schedule={on_call.pk}").content.decode()
+    assert f'<option value="{on_call.pk}" selected>' in form
