@@ -136,7 +136,6 @@ def test_layers_and_overrides_are_edited_inline_with_participants_in_order(admin
         "layers-0-shift_length": "1",
         "layers-0-shift_unit": "days",
         "layers-0-participants": [str(ben.pk), str(ann.pk), str(ben.pk)],
-        
         **management_form("overrides", total=1),
         "overrides-0-user": str(dan.pk),
         "overrides-0-start_0": "2024-06-06",
@@ -162,7 +161,10 @@ def test_layers_and_overrides_are_edited_inline_with_participants_in_order(admin
     [
         ({"layers-0-participants": ["999999"]}, "Row 1: that person is unknown or no longer active."),
         ({"layers-0-restrictions_first": "xyz", "layers-0-restrictions_start": "09:00"}, "choose weekdays"),
-        ({"layers-0-restrictions_first": "mon", "layers-0-restrictions_start": "9"}, "Row 1: &#x27;9&#x27; is not a time"),
+        (
+            {"layers-0-restrictions_first": "mon", "layers-0-restrictions_start": "9"},
+            "Row 1: &#x27;9&#x27; is not a time",
+        ),
         ({"layers-0-shift_length": "0"}, "greater than or equal to 1"),
         ({"time_zone": "Moon/Base"}, "Unknown time zone"),
         ({"layers-0-ends_at_0": "2024-06-01", "layers-0-ends_at_1": "00:00:00"}, "The end must be after the start."),
@@ -181,7 +183,6 @@ def test_bad_layer_settings_are_form_errors(admin_client_for, manager, schedule,
         "layers-0-shift_length": "1",
         "layers-0-shift_unit": "days",
         "layers-0-participants": [str(people[0].pk)],
-        
         **management_form("overrides"),
         **changes,
     }
