@@ -386,3 +386,29 @@ def test_schedule_page_queries_do_not_grow_with_participants(signed_in, django_a
         response = signed_in.get(change_url(many, query))
     assert response.status_code == 200
     assert response.content.decode().count('<select name="layers-0-participants"') == 20
+
+
+def test_a_layer_added_on_its_own_page_gets_its_people_and_hours(signed_in, schedule, people):
+    ann, ben, _cat, _dan = people
+    form = signed_in.get(reverse("admin:rotations_layer_add"))
+
+    response = signed_in.post(
+        reverse("admin:rotations_layer_add"),
+        {
+            "schedule": schedule.pk,
+            "name": "Nights",
+            "priority": "1",
+            "rotation_start_0": "2024-06-03",
+            "rotation_start_1": "20:00:00",
+            "shift_length": "1",
+            "shift_unit": "weeks",
+            "participants": ["", str(ben.pk), str(ann.pk)],
+            **rows("restrictions", ("", "", "20:00", "08:00")),
+        },
+    )
+
+    assert form.status_code == 200 and "piquet-restrictions" in form.content.decode()
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    layer = Layer.objects.get(name="Nights")
+    assert layer.participant_ids() == [ben.pk, ann.pk]
+    assert layer.restrictions == [{"start": "20:00", "end": "08:00"}]
