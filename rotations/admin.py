@@ -55,6 +55,7 @@ class LayerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial.setdefault("participants", [p.user for p in self.instance.participants.all()])
+            self.fields["participants"].keep(self.initial["participants"])
 
     def save_participants(self):
         """Replace the layer's participants when they were changed (call once the layer is saved)."""
@@ -276,6 +277,7 @@ class LayerAdmin(ReadableLayerFields, TeamScopedAdmin, admin.ModelAdmin):
             "restrictions": layer.restrictions,
         }
         form = ChangeFromForm(request.POST or None, initial=initial)
+        form.fields["participants"].keep(initial["participants"])
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from rotations.models import Participant
@@ -130,7 +131,7 @@ class RestrictionsField(forms.Field):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", self.default_help_text)
-        kwargs.setdefault("label", _("restrictions"))
+        kwargs.setdefault("label", capfirst(_("restrictions")))
         super().__init__(**kwargs)
 
     def to_python(self, value):
@@ -277,8 +278,13 @@ class ParticipantsField(forms.Field):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", self.default_help_text)
-        kwargs.setdefault("label", _("participants"))
+        kwargs.setdefault("label", capfirst(_("participants")))
         super().__init__(**kwargs)
+        self.kept = frozenset()  # ids of the people already in the rotation (see keep)
+
+    def keep(self, users):
+        """Accept these people even if they are no longer active: they are the layer's participants now."""
+        self.kept = frozenset(getattr(user, "pk", user) for user in users)
 
     def to_python(self, value):
         items = list(value or [])
@@ -295,13 +301,16 @@ class ParticipantsField(forms.Field):
                 errors.append(_("Row %(number)s: choose a person from the list.") % {"number": number})
                 continue
             numbers.append((number, int(text)))
-        active = {u.pk: u for u in User.objects.filter(pk__in=[pk for _n, pk in numbers], is_active=True)}
+        # Someone who left stays where they already were (until removed); nobody inactive is added.
+        found = {
+            u.pk: u for u in User.objects.filter(pk__in=[pk for _n, pk in numbers]) if u.is_active or u.pk in self.kept
+        }
         for number, pk in numbers:
-            if pk not in active:
+            if pk not in found:
                 errors.append(_("Row %(number)s: that person is unknown or no longer active.") % {"number": number})
         if errors:
             raise ValidationError(errors)
-        return [active[pk] for _n, pk in numbers]
+        return [found[pk] for _n, pk in numbers]
 
     def has_changed(self, initial, data):
         try:

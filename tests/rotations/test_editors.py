@@ -412,3 +412,28 @@ def test_a_layer_added_on_its_own_page_gets_its_people_and_hours(signed_in, sche
     layer = Layer.objects.get(name="Nights")
     assert layer.participant_ids() == [ben.pk, ann.pk]
     assert layer.restrictions == [{"start": "20:00", "end": "08:00"}]
+
+
+def test_someone_who_left_does_not_block_saving_the_schedule_but_cannot_be_added(signed_in, schedule, people):
+    ann, ben, cat, _dan = people
+    layer = LayerFactory(schedule=schedule, rotation_start=MONDAY, participants=[ann, ben])
+    ben.is_active = False
+    ben.save(update_fields=["is_active"])
+    cat.is_active = False
+    cat.save(update_fields=["is_active"])
+    data = {
+        **schedule_form([ann.pk, ben.pk]),
+        **management_form("layers", total=1, initial=1),
+        "layers-0-id": str(layer.pk),
+        "layers-0-schedule": str(schedule.pk),
+        "layers-0-name": layer.name,
+        "layers-0-shift_unit": "weeks",
+        "description": "Renamed only",
+    }
+
+    kept = signed_in.post(change_url(schedule), data)
+    added = signed_in.post(change_url(schedule), {**data, "layers-0-participants": [str(ann.pk), str(cat.pk)]})
+
+    assert kept.status_code == 302, kept.context and kept.context["errors"]
+    assert "Row 2: that person is unknown or no longer active." in added.content.decode()
+    assert Layer.objects.get(pk=layer.pk).participant_ids() == [ann.pk, ben.pk]

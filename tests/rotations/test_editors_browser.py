@@ -49,7 +49,9 @@ def test_a_new_york_manager_adds_office_hours_with_the_pickers_and_reads_the_pic
 
     editor = page.locator("#id_layers-0-restrictions")
     assert editor.locator(".piquet-row-list .piquet-row").count() == 1  # the blank row
+    assert editor.locator(".piquet-row:visible").count() == 1  # the row to copy stays out of sight
     editor.locator(".piquet-add-row").click()
+    assert editor.locator(".piquet-row:visible").count() == 2
     row = editor.locator(".piquet-row-list .piquet-row").nth(1)
     row.locator("select.piquet-first-day").select_option("mon")
     row.locator("select.piquet-last-day").select_option("fri")
@@ -80,7 +82,7 @@ def test_a_new_york_manager_adds_office_hours_with_the_pickers_and_reads_the_pic
 
 
 def test_people_are_picked_from_the_list_and_reordered(chromium, live_url, manager, layer, people):
-    ann, ben, cat, _dan = people
+    _ann, ben, cat, _dan = people
     page = new_page(chromium)
     log_in(page, live_url, manager)
     page.goto(live_url + reverse("admin:rotations_layer_change", args=[layer.pk]))
