@@ -437,3 +437,21 @@ def test_someone_who_left_does_not_block_saving_the_schedule_but_cannot_be_added
     assert kept.status_code == 302, kept.context and kept.context["errors"]
     assert "Row 2: that person is unknown or no longer active." in added.content.decode()
     assert Layer.objects.get(pk=layer.pk).participant_ids() == [ann.pk, ben.pk]
+
+
+def test_readers_see_the_layer_page_as_text(client, responder, schedule, people):
+    layer = LayerFactory(
+        schedule=schedule,
+        rotation_start=MONDAY,
+        participants=people[:2],
+        restrictions=[{"days": ["sat", "sun", "mon"], "start": "22:00", "end": "06:00"}],
+    )
+    client.force_login(responder)
+
+    response = client.get(reverse("admin:rotations_layer_change", args=[layer.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Saturday – Monday 22:00–06:00" in html
+    assert "Ann Oncall, Ben Oncall" in html
+    assert '"days":' not in html and "&quot;days&quot;" not in html
