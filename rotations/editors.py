@@ -96,13 +96,12 @@ class RestrictionsWidget(forms.Widget):
         return rows
 
     def value_omitted_from_data(self, data, files, name):
-        return not any(f"{name}_{suffix}" in data for suffix in SUFFIXES)
+        return False  # every row removed means no restrictions, not "keep what was stored"
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        rows = value if isinstance(value, Rows) else rows_from_restrictions(value)
-        rows = [row for row in rows if any(row.values())] if not isinstance(value, Rows) else list(rows)
-        if not rows or any(row.get("start") or row.get("end") for row in rows[-1:]):
+        rows = list(value) if isinstance(value, Rows) else rows_from_restrictions(value)
+        if not rows or rows[-1].get("start") or rows[-1].get("end"):
             rows.append({"first": EVERY_DAY, "last": "", "start": "", "end": ""})  # a blank row: works without JS
         context["widget"].update(
             {

@@ -455,3 +455,28 @@ def test_readers_see_the_layer_page_as_text(client, responder, schedule, people)
     assert "Saturday – Monday 22:00–06:00" in html
     assert "Ann Oncall, Ben Oncall" in html
     assert '"days":' not in html and "&quot;days&quot;" not in html
+
+
+def test_removing_every_row_removes_the_restrictions(signed_in, schedule, people):
+    layer = LayerFactory(
+        schedule=schedule,
+        rotation_start=MONDAY,
+        participants=people[:1],
+        restrictions=[{"days": WEEKDAYS, "start": "09:00", "end": "17:00"}],
+    )
+    data = {
+        "schedule": schedule.pk,
+        "name": layer.name,
+        "priority": "0",
+        "rotation_start_0": "2024-06-03",
+        "rotation_start_1": "09:00:00",
+        "shift_length": "1",
+        "shift_unit": "weeks",
+        "participants": [str(people[0].pk)],
+    }  # no row at all: the script removed them
+
+    response = signed_in.post(reverse("admin:rotations_layer_change", args=[layer.pk]), data)
+
+    assert response.status_code == 302
+    layer.refresh_from_db()
+    assert layer.restrictions == []
