@@ -175,7 +175,11 @@ class Layer(models.Model):
 class Participant(models.Model):
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="participants", verbose_name=_("layer"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rotation_turns", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="rotation_turns",
+        verbose_name=_("user"),
+        limit_choices_to={"is_active": True},  # the admin's people picker offers active people only
     )
     position = models.PositiveIntegerField(
         _("position"), help_text=_("Shift k of the layer belongs to participant k mod n, counted from 0.")
