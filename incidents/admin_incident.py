@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from incidents import alert_details, lifecycle
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
+from incidents.admin_reports import ReportsAdmin
 from incidents.models import AckChannel, Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
@@ -168,7 +169,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
+class IncidentAdmin(ReportsAdmin, MergeAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -366,7 +367,7 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.merge_urls() + self.panel_urls() + super().get_urls()
+        return urls + self.report_urls() + self.merge_urls() + self.panel_urls() + super().get_urls()
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
