@@ -100,9 +100,11 @@ PERIOD = [
     OpenApiParameter("team", int, description="Only this team's services and schedules (a team id)."),
     OpenApiParameter("format", str, enum=["json", "csv"], description="csv: the figures as a CSV download."),
 ]
+JSON = "application/json"
 ERRORS = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Unreadable parameters; the message names them."),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description="No such service, schedule or team (or not yours)."),
+    (400, JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="Unreadable parameters; the message names them."),
+    (404, JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="No such service, schedule or team (or not yours)."),
+    (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With format=csv: the figures as CSV."),
 }
 
 
@@ -150,7 +152,7 @@ class IncidentReportView(ReportView):
     @extend_schema(
         operation_id="reports_incidents",
         parameters=[OpenApiParameter("service", str, description="Service id or slug."), *PERIOD],
-        responses={200: IncidentReportSerializer, **ERRORS},
+        responses={(200, JSON): IncidentReportSerializer, **ERRORS},
         tags=["reports"],
     )
     def get(self, request):
@@ -170,7 +172,7 @@ class OnCallLoadView(ReportView):
     @extend_schema(
         operation_id="reports_oncall_load",
         parameters=[OpenApiParameter("schedule", int, description="Schedule id."), *PERIOD],
-        responses={200: OnCallLoadSerializer, **ERRORS},
+        responses={(200, JSON): OnCallLoadSerializer, **ERRORS},
         tags=["reports"],
     )
     def get(self, request):
