@@ -145,7 +145,7 @@ def scoped_services(user, *, service=None, team=None):
     if team is not None:
         services = services.filter(team=team)
     if service not in (None, ""):
-        raw = str(service).strip()
+        raw = str(service).strip().replace("\x00", "")  # PostgreSQL refuses NUL in a parameter
         match = Q(slug=raw[:100])
         if (pk := as_id(raw)) is not None:
             match |= Q(pk=pk)
