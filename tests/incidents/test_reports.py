@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 
-from incidents import lifecycle
+from incidents import lifecycle, links
 from incidents.models import AckChannel, Page, Severity, Urgency
 from people.models import Profile, Team, TeamMembership
 from rotations.models import EscalationPolicy, EscalationStep, Layer
@@ -108,6 +109,21 @@ def test_acknowledgements_by_channel_through_the_real_paths(api_for, responder, 
     data = api_for(responder).get(INCIDENTS, PERIOD).json()
 
     assert data["acks_by_channel"] == {"api": 1, "admin": 1, "unknown": 1}
+
+
+def test_link_and_monitoring_acknowledgements_record_their_channel(api_for, responder, client, integration):
+    by_link = incident_at(T0, integration.service)
+    assert client.post(links.ack_url(by_link, responder).removeprefix(settings.PIQUET_BASE_URL)).status_code == 200
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        body = {"routing_key": integration.key, "event_action": "trigger", "dedup_key": "disk"}
+        body["payload"] = {"summary": "Disk full", "source": "db1", "severity": "critical"}
+        assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
+    body = {"routing_key": integration.key, "event_action": "acknowledge", "dedup_key": "disk"}
+    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
+
+    data = api_for(responder).get(INCIDENTS, PERIOD).json()
+
+    assert data["acks_by_channel"] == {"link": 1, "integration": 1}
 
 
 def test_counts_by_severity_and_urgency(api_for, responder, service):
