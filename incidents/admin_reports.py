@@ -6,6 +6,7 @@ Incidents for those who may read reports (Responders and Managers).
 """
 
 import base64
+import math
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -94,7 +95,15 @@ def _chart_image(chart):
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def _bar(title, labels, series, *, horizontal=False, stacked=False):
+def _whole_numbers(series, stacked):
+    """Value-axis labels for counts: whole numbers only, about ten of them."""
+    columns = list(zip(*(values for _name, values in series), strict=True))
+    highest = max((sum(column) if stacked else max(column) for column in columns), default=0)
+    step = max(1, math.ceil(highest / 10))
+    return list(range(0, highest + step, step))
+
+
+def _bar(title, labels, series, *, horizontal=False, stacked=False, counts=True):
     kind = pygal.HorizontalStackedBar if horizontal and stacked else pygal.StackedBar if stacked else pygal.Bar
     if horizontal and not stacked:
         kind = pygal.HorizontalBar
@@ -109,6 +118,8 @@ def _bar(title, labels, series, *, horizontal=False, stacked=False):
         print_values=False,
         truncate_label=-1,
     )
+    if counts:
+        chart.y_labels = _whole_numbers(series, stacked)
     chart.title = str(title)
     chart.x_labels = [str(label) for label in labels]
     for name, values in series:
@@ -147,6 +158,7 @@ def _charts(figures, load):
                 [row["user"]["name"] for row in load["rows"]],
                 [(_("hours"), [round(row["oncall_seconds"] / 3600, 1) for row in load["rows"]])],
                 horizontal=True,
+                counts=False,
             )
         )
     return charts

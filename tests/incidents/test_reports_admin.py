@@ -112,3 +112,28 @@ def test_another_teams_service_cannot_be_chosen(client, responder):
     assert response.status_code == 200
     assert "figures" not in response.context
     assert response.context["form"].errors["service"]
+
+
+def test_the_csv_links_download_with_the_admin_session(client, manager, figures):
+    client.force_login(manager)
+    html = client.get(URL).content.decode()
+    links = [link.replace("&amp;", "&") for link in re.findall(r'href="(/api/v1/reports/[^"]+)"', html)]
+    assert len(links) == 2
+
+    incidents, load = (client.get(link) for link in links)
+
+    assert incidents.status_code == load.status_code == 200
+    assert "by_severity,SEV1,1" in incidents.content.decode()
+    assert load.content.decode().splitlines()[0] == "user,name,oncall_seconds,pages,off_hours_pages,sleep_interruptions"
+    assert "ada,Ada Lovelace," in load.content.decode()
+
+
+def test_a_team_member_chooses_among_their_own_teams(client, responder):
+    ours = Team.objects.create(name="Web", slug="web")
+    Team.objects.create(name="Data", slug="data")
+    ours.memberships.create(user=responder)
+    client.force_login(responder)
+
+    form = client.get(URL).context["form"]
+
+    assert list(form.fields["team"].queryset) == [ours]
