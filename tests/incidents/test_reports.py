@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,9 +12,10 @@ from django.conf import settings
 
 from incidents import lifecycle, links
 from incidents.models import AckChannel, Page, Severity, Urgency
-from people.models import Profile, Team, TeamMembership
+from people.models import ContactMethod, Profile, Team, TeamMembership
 from rotations.models import EscalationPolicy, EscalationStep, Layer
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
+from tests.incidents.test_acknowledge_anywhere import twilio_post
 from tests.rotations.factories import LayerFactory, OverrideFactory, ScheduleFactory
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -124,6 +126,20 @@ def test_link_and_monitoring_acknowledgements_record_their_channel(api_for, resp
     data = api_for(responder).get(INCIDENTS, PERIOD).json()
 
     assert data["acks_by_channel"] == {"link": 1, "integration": 1}
+
+
+def test_sms_and_voice_acknowledgements_record_their_channel(api_for, responder, client, service, settings):
+    ContactMethod.objects.create(user=responder, kind="sms", address="+41791234567")
+    by_sms = incident_at(T0, service)
+    by_voice = incident_at(T0 + timedelta(minutes=1), service)
+    reply = {"From": "+41791234567", "Body": f"ACK {by_sms.number}"}
+    assert "acknowledged" in twilio_post(client, "/api/v1/twilio/messages/", reply, settings).content.decode()
+    call = urlsplit(links.voice_url(by_voice, responder)).path
+    assert "acknowledged" in twilio_post(client, call, {"CallSid": "CA1", "Digits": "1"}, settings).content.decode()
+
+    data = api_for(responder).get(INCIDENTS, PERIOD).json()
+
+    assert data["acks_by_channel"] == {"sms": 1, "voice": 1}
 
 
 def test_counts_by_severity_and_urgency(api_for, responder, service):
