@@ -5,6 +5,8 @@ what a responder acts on (status, buttons, the alert's details) before the timel
 Registered in incidents.admin (and extended by comms.incident_panel).
 """
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -22,7 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from incidents import alert_details, lifecycle
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
-from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
+from incidents.admin_reports import ReportsAdmin
+from incidents.models import AckChannel, Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
 from project.admin import sees_secrets
@@ -166,7 +169,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
+class IncidentAdmin(ReportsAdmin, MergeAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -314,7 +317,7 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
         self._apply(
             request,
             queryset.exclude(status=Status.ACKNOWLEDGED),
-            lifecycle.acknowledge,
+            functools.partial(lifecycle.acknowledge, channel=AckChannel.ADMIN),
             _("%(count)d incident(s) acknowledged."),
         )
 
@@ -364,7 +367,7 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.merge_urls() + self.panel_urls() + super().get_urls()
+        return urls + self.report_urls() + self.merge_urls() + self.panel_urls() + super().get_urls()
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
@@ -405,7 +408,8 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
         return self._back(incident, request)
 
     def acknowledge_view(self, request, pk):
-        return self._transition_view(request, pk, lifecycle.acknowledge, _("Incident #%(number)s acknowledged."))
+        acknowledge = functools.partial(lifecycle.acknowledge, channel=AckChannel.ADMIN)
+        return self._transition_view(request, pk, acknowledge, _("Incident #%(number)s acknowledged."))
 
     def resolve_view(self, request, pk):
         return self._transition_view(request, pk, lifecycle.resolve, _("Incident #%(number)s resolved."))

@@ -1,4 +1,4 @@
-from incidents.models.choices import PUBLIC_STATUS_RANK, PublicStatus, Severity, Status, Urgency
+from incidents.models.choices import PUBLIC_STATUS_RANK, AckChannel, PublicStatus, Severity, Status, Urgency
 from incidents.models.core import (
     KEY_LENGTH,
     Alert,
@@ -21,6 +21,7 @@ from incidents.models.services import Service, ServiceStatusChange
 __all__ = [
     "KEY_LENGTH",
     "PUBLIC_STATUS_RANK",
+    "AckChannel",
     "Alert",
     "DedupAlias",
     "Escalation",
