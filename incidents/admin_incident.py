@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from incidents import alert_details, lifecycle
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
+from incidents.admin_responders import RespondersAdmin
 from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
@@ -166,7 +167,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
+class IncidentAdmin(MergeAdmin, RespondersAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -364,7 +365,7 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.merge_urls() + self.panel_urls() + super().get_urls()
+        return urls + self.merge_urls() + self.responder_urls() + self.panel_urls() + super().get_urls()
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
@@ -539,6 +540,7 @@ class IncidentAdmin(MergeAdmin, admin.ModelAdmin):
                 show_save_and_add_another=False,
                 show_save_and_continue=False,
                 **self._timeline_context(request, incident),
+                **self.responder_context(incident, request),
                 **self.panel_context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)

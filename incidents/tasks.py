@@ -2,7 +2,7 @@
 
 import logging
 
-from incidents import escalation, notices
+from incidents import escalation, notices, responders
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +27,7 @@ def send_notification(notification_id):
 
 def send_notices(notice_ids):
     notices.NOTICES.send(notice_ids)
+
+
+def advance_responder_escalation(run_id):
+    responders.advance(run_id)

@@ -36,6 +36,9 @@ RECORDS = {
     ("comms", "delivery"): ((MANAGERS,), True),  # stakeholder deliveries
     ("incidents", "notice"): ((MANAGERS,), True),  # heads-ups, swap requests, reminders
     ("incidents", "incidentrole"): ((MANAGERS, RESPONDERS, STAKEHOLDERS), True),  # who leads the incident
+    # Who was asked to help, and what they answered: the incident page and its API.
+    ("incidents", "responderrequest"): ((MANAGERS, RESPONDERS), False),
+    ("incidents", "responderescalation"): ((MANAGERS, RESPONDERS), False),
 }
 # The incident page's note form and the API's POST of a note are allowed by this one.
 NOTE_PERMISSION = ("incidents", "add_timelineentry")

@@ -6,7 +6,7 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events, heartbeat, notices
+from incidents import escalation, events, heartbeat, notices, responders
 from worker import followups
 
 
@@ -19,6 +19,7 @@ def tick(now=None):
     handed += cadence.tick(now)
     handed += heartbeat.tick(now)
     handed += notices.tick(now)
+    handed += responders.tick(now)
     return handed
 
 
@@ -30,4 +31,5 @@ def release():
     released += stakeholders.DELIVERIES.release()
     released += events.release()
     released += notices.NOTICES.release()
+    released += responders.release()
     return released
