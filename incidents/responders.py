@@ -125,7 +125,7 @@ def _ask(incident, user, *, by, message, via, now, created, immediate, escalatio
                 user=user,
                 requested_by=by,
                 message=message,
-                via=via,
+                via=via[:200],  # "schedule:" and a name of up to 200 characters
                 escalation=escalation,
                 created_at=now,
             )

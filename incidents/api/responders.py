@@ -1,6 +1,7 @@
 """API: calling in responders, their answers, and the incident's conference bridge."""
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from incidents import bridge, responders
 from incidents.models import MAX_REQUEST_MESSAGE, Incident, ResponderRequest
 from people.teams import visible
-from project.api import MAX_ID
+from project.api import MAX_ID, as_id
 from project.serializers import UserSummarySerializer
 from rotations.models import EscalationPolicy, Schedule
 
@@ -117,7 +118,10 @@ class ResponderRequestViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vi
         )
 
     def _answer(self, answer):
-        asked = get_object_or_404(_requests().filter(incident=self.get_incident()), pk=self.kwargs["pk"])
+        pk = as_id(str(self.kwargs["pk"]))
+        if pk is None:
+            raise Http404
+        asked = get_object_or_404(_requests().filter(incident=self.get_incident()), pk=pk)
         if asked.user_id != self.request.user.pk:
             raise PermissionDenied(_("Only the person asked answers this request."))
         answered = answer(asked, by=self.request.user)

@@ -194,6 +194,11 @@ def test_only_the_asked_person_joins_or_declines_and_only_once(api_for, responde
     assert "Alice Martin joined the response (in Piquet)." in entries(incident)
 
 
+@pytest.mark.parametrize("pk", ["abc", str(2**70), "0"])
+def test_answering_a_request_that_is_not_an_id_is_a_404(api_for, alice, incident, pk):
+    assert api_for(alice).post(f"{url(incident)}{pk}/join/").status_code == 404
+
+
 def test_a_declined_person_may_be_asked_again_and_an_open_request_is_not_doubled(responder, alice, incident):
     first = responders.add(incident, by=responder, users=[alice]).requests[0]
     assert responders.add(incident, by=responder, users=[alice]).requests == []
