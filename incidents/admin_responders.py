@@ -99,6 +99,7 @@ class RespondersAdmin:
         return {
             "sees_responders": sees,
             "responder_requests": list(asked.order_by("-created_at", "-id")) if sees else [],
+            "responder_escalations": list(incident.responder_escalations.order_by("created_at", "id")) if sees else [],
             "add_responders_form": AddRespondersForm(prefix="responders", user=user),
             "bridge_form": BridgeForm(
                 prefix="bridge", initial={"url": incident.bridge_url, "phone": incident.bridge_phone}

@@ -296,6 +296,8 @@ def _answer(request, state, *, by, channel, now):
     if by is None or by.pk != request.user_id:
         raise PermissionError("only the person asked answers a responder request")
     with transaction.atomic():
+        if Incident.objects.filter(pk=request.incident_id, status=Status.RESOLVED).exists():
+            raise AnswerError(_("The incident is resolved: there is nothing to join any more."))
         changed = ResponderRequest.objects.filter(pk=request.pk, state=State.PAGED).update(state=state, answered_at=now)
         request = ResponderRequest.objects.select_related("incident", "user", "escalation").get(pk=request.pk)
         if not changed:

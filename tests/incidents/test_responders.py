@@ -341,9 +341,12 @@ def test_answered_requests_are_not_sent_and_resolved_incidents_take_none(api_for
     assert later.status == "cancelled"
     from incidents import lifecycle
 
+    other = responders.add(incident, by=responder, users=[UserFactory(username="carl")]).requests[0]
     lifecycle.resolve(incident, by=responder)
     response = api_for(responder).post(url(incident), {"users": [alice.pk]}, format="json")
     assert response.status_code == 409
+    answer = api_for(other.user).post(f"{url(incident)}{other.pk}/join/")
+    assert answer.status_code == 409 and "resolved" in answer.json()["detail"]
 
 
 def test_the_incident_page_shows_who_was_asked_with_constant_queries(
@@ -368,6 +371,11 @@ def test_the_incident_page_shows_who_was_asked_with_constant_queries(
     html = response.content.decode()
     assert "responder-joined" in html and "responder-declined" in html and "responder-paged" in html
     assert 'id="responders-form"' in html
+    chain = EscalationPolicy.objects.create(name="Database")
+    EscalationStep.objects.create(policy=chain, position=0, escalate_after_minutes=5).users.add(responder)
+    responders.add(incident, by=manager, policies=[chain])
+    html = client.get(page).content.decode()
+    assert "responder-escalation-running" in html and "Escalation policy Database: Running" in html
 
 
 def test_asking_from_the_incident_page(client, responder, alice, incident):
