@@ -33,7 +33,6 @@ from incidents.models import (
 from people.models import display_name, paging_methods
 from project.api import ConflictError
 from project.queue import enqueue
-from rotations.oncall import users_on_call
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,18 @@ def add(incident, *, by, users=(), schedules=(), policies=(), message="", now=No
         for user in users:
             _ask(incident, user, by=by, message=message, via="", now=now, created=created, immediate=immediate)
         for schedule in schedules:
-            on_call = [user for user in users_on_call(schedule, now) if user.is_active]
+            # Like a step of a call chain: a schedule that cannot be computed is said, never an error.
+            problems = []
+            targets = [{"type": "schedule", "id": schedule.pk}]
+            on_call = [user for user, _via in resolve_targets(targets, at=now, problems=problems)]
+            for problem, facts in problems:
+                _record(
+                    incident,
+                    gettext_noop("Asking whoever is on call for %(name)s: %(problem)s"),
+                    {"name": schedule.name, "problem": timeline.translated(problem, facts)},
+                    data={"schedule": schedule.pk, "problem": True},
+                    at=now,
+                )
             if not on_call:
                 nobody.append(_("Nobody is on call for %(name)s.") % {"name": schedule.name})
                 _record(

@@ -134,6 +134,19 @@ def test_nobody_on_call_is_said_on_the_timeline_and_in_the_answer(api_for, respo
     assert ResponderEscalation.objects.get().state == "exhausted"
 
 
+def test_a_schedule_that_cannot_be_computed_is_said_not_an_error(api_for, responder, incident, monkeypatch):
+    broken = schedule_with("Broken", [UserFactory(username="zoe")])
+
+    def fail(*args, **kwargs):
+        raise ValueError("layers cannot be read")
+
+    monkeypatch.setattr("incidents.escalation.users_on_call", fail)
+    response = api_for(responder).post(url(incident), {"schedules": [broken.pk]}, format="json")
+    assert response.status_code == 201
+    assert response.json()["nobody"] == ["Nobody is on call for Broken."]
+    assert any("layers cannot be read" in text for text in entries(incident))
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
