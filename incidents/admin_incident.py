@@ -25,6 +25,7 @@ from incidents import alert_details, lifecycle
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
 from incidents.admin_reports import ReportsAdmin
+from incidents.admin_responders import RespondersAdmin
 from incidents.models import AckChannel, Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
@@ -169,7 +170,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(ReportsAdmin, MergeAdmin, admin.ModelAdmin):
+class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -367,7 +368,14 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.report_urls() + self.merge_urls() + self.panel_urls() + super().get_urls()
+        return (
+            urls
+            + self.report_urls()
+            + self.merge_urls()
+            + self.responder_urls()
+            + self.panel_urls()
+            + super().get_urls()
+        )
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
@@ -543,6 +551,7 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, admin.ModelAdmin):
                 show_save_and_add_another=False,
                 show_save_and_continue=False,
                 **self._timeline_context(request, incident),
+                **self.responder_context(incident, request),
                 **self.panel_context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -450,6 +450,10 @@ def _prepare(notification, cache):
     """What to send where, or None when a page is no longer wanted (the incident is not triggered any more)."""
     if notification.purpose == Notification.Purpose.PAGE and notification.incident.status != Status.TRIGGERED:
         return None
+    if notification.responder_request_id and (
+        notification.incident.status == Status.RESOLVED or not notification.responder_request.is_open
+    ):
+        return None  # answered already, or the incident is over
     return notification.contact_method, build_message(notification)
 
 
@@ -511,7 +515,7 @@ PAGES = Outbox(
     task="incidents.tasks.send_notifications",
     prepare=_prepare,
     recorded=_recorded,
-    select_related=("incident", "incident__service", "user", "contact_method"),
+    select_related=("incident", "incident__service", "user", "contact_method", "responder_request"),
     batch=1,
     claim_chunk=1,
     reenqueue_after=REENQUEUE_AFTER,

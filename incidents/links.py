@@ -24,3 +24,25 @@ def ack_url(incident, user):
 
 def voice_url(incident, user):
     return settings.PIQUET_BASE_URL + reverse("twilio-voice", args=[make_action_token(incident, user)])
+
+
+RESPOND_SALT = "piquet.incidents.respond"
+
+
+def make_respond_token(request):
+    """A link's token naming one responder request and the person asked."""
+    return signing.dumps({"r": request.pk, "u": request.user_id}, salt=RESPOND_SALT, compress=True)
+
+
+def read_respond_token(token):
+    """Return (request_id, user_id); raise signing.BadSignature (or SignatureExpired)."""
+    data = signing.loads(token, salt=RESPOND_SALT, max_age=ACK_MAX_AGE)
+    return int(data["r"]), int(data["u"])
+
+
+def respond_url(request):
+    return settings.PIQUET_BASE_URL + reverse("responder-request-link", args=[make_respond_token(request)])
+
+
+def respond_voice_url(request):
+    return settings.PIQUET_BASE_URL + reverse("twilio-voice-respond", args=[make_respond_token(request)])

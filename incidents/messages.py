@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from delivery.transports import Message, deliver
-from incidents.links import ack_url, voice_url
+from incidents.links import ack_url, respond_url, respond_voice_url, voice_url
 from incidents.models import Notification
-from people.models import person_language
+from people.models import display_name, person_language
 from project.text import one_line
 
 MAX_DETAILS = 8  # fields of the alert shown in a page
@@ -106,15 +106,35 @@ def alert_facts(incident):
 
 
 def _short_page(facts, link):
-    """The SMS: number, severity, service, title and the acknowledge link, SMS_LENGTH characters at most; the
-    title is what gets shorter."""
-    template = _("#%(number)s %(severity)s on %(service)s: %(title)s. Acknowledge: %(link)s")
+    """The SMS: number, severity, service, title, the bridge and the acknowledge link, SMS_LENGTH characters at
+    most; the title is what gets shorter."""
+    if facts["bridge"]:
+        template = _("#%(number)s %(severity)s on %(service)s: %(title)s. Bridge: %(bridge)s. Acknowledge: %(link)s")
+    else:
+        template = _("#%(number)s %(severity)s on %(service)s: %(title)s. Acknowledge: %(link)s")
+    return _shortened(template, facts, link)
+
+
+def _shortened(template, facts, link):
     without_title = template % {**facts, "title": "", "link": link}
     room = max(SMS_LENGTH - len(without_title), 10)
     return template % {**facts, "title": one_line(facts["title"], room), "link": link}
 
 
-def _long_page(facts, *, source, details, links, ack, admin):
+def _bridge_lines(incident):
+    lines = []
+    if incident.bridge_url:
+        lines.append(_("Conference bridge: %(link)s") % {"link": incident.bridge_url})
+    if incident.bridge_phone:
+        lines.append(_("Dial in: %(phone)s") % {"phone": incident.bridge_phone})
+    return lines
+
+
+def _bridge(incident):
+    return " · ".join(part for part in (incident.bridge_url, incident.bridge_phone) if part)
+
+
+def _long_page(facts, *, source, details, links, ack, admin, bridge):
     lines = [
         _("#%(number)s %(severity)s on %(service)s: %(title)s") % facts,
         "",
@@ -130,6 +150,8 @@ def _long_page(facts, *, source, details, links, ack, admin):
     if links:
         lines += ["", _("Links:")]
         lines += ["  " + link for link in links]
+    if bridge:
+        lines += ["", *bridge]
     lines += [
         "",
         _("Acknowledge: %(link)s") % {"link": ack},
@@ -138,24 +160,82 @@ def _long_page(facts, *, source, details, links, ack, admin):
     return "\n".join(lines)
 
 
+def _responder_request(notification, facts):
+    """Subject, text, short text and spoken text of a responder request: who asks, why, the incident, the
+    bridge, and how to answer."""
+    request = notification.responder_request
+    incident = notification.incident
+    facts = {
+        **facts,
+        "who": display_name(request.requested_by) if request.requested_by_id else "Piquet",
+        "message": one_line(request.message, 500),
+    }
+    link = respond_url(request)
+    subject = _("[Piquet] #%(number)s: %(who)s asks you to join: %(title)s") % facts
+    lines = [_("%(who)s asks you to join the response to incident #%(number)s.") % facts, ""]
+    if request.message:
+        lines += [_("Message: %(message)s") % facts, ""]
+    lines += [
+        _("#%(number)s %(severity)s on %(service)s: %(title)s") % facts,
+        _("Status: %(status)s") % {"status": incident.get_status_display()},
+    ]
+    bridge = _bridge_lines(incident)
+    if bridge:
+        lines += ["", *bridge]
+    lines += [
+        "",
+        _("Join or decline: %(link)s") % {"link": link},
+        _("By SMS, reply JOIN %(number)s or DECLINE %(number)s.") % facts,
+        _("Open the incident: %(link)s") % {"link": incident.url},
+    ]
+    if facts["bridge"]:
+        template = _(
+            "#%(number)s %(who)s asks you to join: %(title)s. Bridge: %(bridge)s. "
+            "Reply JOIN %(number)s or DECLINE %(number)s, or: %(link)s"
+        )
+    else:
+        template = _(
+            "#%(number)s %(who)s asks you to join: %(title)s. Reply JOIN %(number)s or DECLINE %(number)s, or: %(link)s"
+        )
+    spoken = (
+        _(
+            "Piquet: %(who)s asks you to join the response to incident %(number)s, %(severity)s on %(service)s: "
+            "%(title)s. %(message)s Press 1 to join, 2 to decline."
+        )
+        % facts
+    )
+    return subject, "\n".join(lines), _shortened(template, facts, link), spoken, link
+
+
 def build_message(notification):
     incident = notification.incident
     user = notification.user
     page = notification.purpose == Notification.Purpose.PAGE
+    asked = notification.purpose == Notification.Purpose.RESPONDER_REQUEST and notification.responder_request_id
     source, details, links = alert_facts(incident) if page else ("", {}, [])
+    voice = ""
     with translation.override(person_language(user)):
         facts = {
             "number": incident.number,
             "title": one_line(incident.title, 1024),
             "severity": incident.severity,
             "service": incident.service.name,
+            "bridge": _bridge(incident),
         }
         short = ""
         if page:
             event = "incident.page"
             subject = _("[Piquet] #%(number)s %(severity)s %(service)s: %(title)s") % facts
             link = ack_url(incident, user)
-            text = _long_page(facts, source=source, details=details, links=links, ack=link, admin=incident.url)
+            text = _long_page(
+                facts,
+                source=source,
+                details=details,
+                links=links,
+                ack=link,
+                admin=incident.url,
+                bridge=_bridge_lines(incident),
+            )
             short = _short_page(facts, link)
             spoken = (
                 _(
@@ -164,6 +244,11 @@ def build_message(notification):
                 )
                 % facts
             )
+            voice = voice_url(incident, user)
+        elif asked:
+            event = "incident.responder_request"
+            subject, text, short, spoken, link = _responder_request(notification, facts)
+            voice = respond_voice_url(notification.responder_request)
         elif notification.purpose == Notification.Purpose.ACKNOWLEDGED:
             event = "incident.acknowledged"
             subject = _("[Piquet] #%(number)s acknowledged: %(title)s") % facts
@@ -174,32 +259,46 @@ def build_message(notification):
             subject = _("[Piquet] #%(number)s resolved: %(title)s") % facts
             text = _("#%(number)s on %(service)s is resolved: %(title)s") % facts
             link, spoken = incident.url, text
+    body = {
+        "event": event,
+        "incident": {
+            "id": incident.pk,
+            "number": incident.number,
+            "title": incident.title,
+            "severity": incident.severity,
+            "status": incident.status,
+            "service": incident.service.slug,
+            "url": incident.url,
+        },
+        "bridge": {"url": incident.bridge_url, "phone": incident.bridge_phone},
+        "source": source,
+        "details": details,
+        "links": links,
+        "admin_url": incident.url,
+        "user": {"id": user.pk, "username": user.get_username()},
+        "acknowledge_url": link if page else None,
+        "sent_at": timezone.now().isoformat(),
+    }
+    if asked:
+        request = notification.responder_request
+        body["responder_request"] = {
+            "id": request.pk,
+            "message": request.message,
+            "requested_by": (
+                {"id": request.requested_by_id, "name": display_name(request.requested_by)}
+                if request.requested_by_id
+                else None
+            ),
+            "respond_url": link,
+        }
     return Message(
         subject=subject,
         text=text,
         short=short,
         url=link if not page else "",
         spoken=spoken,
-        voice_url=voice_url(incident, user) if page else "",
-        event={
-            "event": event,
-            "incident": {
-                "id": incident.pk,
-                "number": incident.number,
-                "title": incident.title,
-                "severity": incident.severity,
-                "status": incident.status,
-                "service": incident.service.slug,
-                "url": incident.url,
-            },
-            "source": source,
-            "details": details,
-            "links": links,
-            "admin_url": incident.url,
-            "user": {"id": user.pk, "username": user.get_username()},
-            "acknowledge_url": link if page else None,
-            "sent_at": timezone.now().isoformat(),
-        },
+        voice_url=voice,
+        event=body,
     )
 
 

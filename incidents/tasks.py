@@ -2,7 +2,7 @@
 
 import logging
 
-from incidents import escalation, notices, schedule_checks
+from incidents import escalation, notices, responders, schedule_checks
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +32,7 @@ def send_notices(notice_ids):
 def check_schedules():
     """Daily: tell each schedule's owners about gaps and unreachable people in the next 14 days."""
     schedule_checks.check_schedules()
+
+
+def advance_responder_escalation(run_id):
+    responders.advance(run_id)

@@ -1,4 +1,5 @@
-"""Twilio webhooks: acknowledge by replying to an SMS/WhatsApp, or by a key press in a call.
+"""Twilio webhooks: acknowledge (or join, decline a responder request) by replying to an SMS/WhatsApp, or by a
+key press in a call.
 
 Every request must carry a valid `X-Twilio-Signature` for our auth token and
 the public URL Twilio called (PIQUET_BASE_URL + path).
@@ -15,14 +16,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from incidents import lifecycle
+from incidents import lifecycle, responders
 from incidents.models import AckChannel, Incident
-from incidents.views import resolve_action_token
-from people.models import ContactMethod, person_language
+from incidents.views import resolve_action_token, resolve_respond_token
+from people.models import ContactMethod, display_name, person_language
+from project.api import ConflictError
 
 logger = logging.getLogger(__name__)
 
-COMMAND = re.compile(r"^\s*(ACK|RES|ESC)\w*\s*#?(\d+)\s*$", re.IGNORECASE)
+COMMAND = re.compile(r"^\s*(ACK|RES|ESC|JOIN|DECL)\w*\s*#?(\d+)\s*$", re.IGNORECASE)
 
 
 def twiml(body, status=200):
@@ -77,6 +79,19 @@ def _act(verb, incident, user, *, channel):
         return str(exc)
 
 
+def _answer(joining, asked, user, incident, *, channel=responders.BY_SMS):
+    """Join or decline the person's open responder request on the incident; return the reply text."""
+    if asked is None:
+        return _("Nobody asked you to join #%(number)s, or you answered already.") % {"number": incident.number}
+    try:
+        (responders.join if joining else responders.decline)(asked, by=user, channel=channel)
+    except ConflictError as exc:
+        return str(exc)
+    if joining:
+        return _("You joined the response to #%(number)s.") % {"number": incident.number}
+    return _("You declined to join #%(number)s.") % {"number": incident.number}
+
+
 @csrf_exempt
 @require_http_methods(["POST"])
 def inbound_message(request):
@@ -90,11 +105,16 @@ def inbound_message(request):
     with translation.override(person_language(user)):
         match = COMMAND.match(request.POST.get("Body", ""))
         if not match:
-            reply = _("Reply ACK <number> to acknowledge or RES <number> to resolve.")
+            reply = _(
+                "Reply ACK <number> to acknowledge or RES <number> to resolve; JOIN <number> or DECLINE <number> "
+                "to answer a request to help."
+            )
         else:
             incident = Incident.objects.filter(number=int(match[2])).first()
             if incident is None:
                 reply = _("There is no incident #%(number)s.") % {"number": match[2]}
+            elif match[1].upper() in ("JOIN", "DECL"):
+                reply = _answer(match[1].upper() == "JOIN", responders.open_request(incident, user), user, incident)
             else:
                 reply = _act(match[1].upper()[:3], incident, user, channel=AckChannel.SMS)
         logger.info("twilio inbound user=%s body=%r", user.pk, request.POST.get("Body", "")[:40])
@@ -122,6 +142,42 @@ def voice(request, token):
             "severity": incident.severity,
             "service": incident.service.name,
             "title": incident.title,
+        }
+        action = escape(settings.PIQUET_BASE_URL + request.path, {'"': "&quot;"})
+        goodbye = _("No key pressed. Goodbye.")
+        return twiml(
+            f'<Gather numDigits="1" action="{action}" method="POST"><Say>{escape(prompt)}</Say></Gather>'
+            f"<Say>{escape(goodbye)}</Say>"
+        )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def respond_voice(request, token):
+    """The TwiML of a responder request call: press 1 to join, 2 to decline."""
+    if not _signature_ok(request):
+        return _refused()
+    asked, problem = resolve_respond_token(token)
+    if problem:
+        return twiml(f"<Say>{escape(problem)}</Say><Hangup/>")
+    incident, user = asked.incident, asked.user
+    with translation.override(person_language(user)):
+        digits = request.POST.get("Digits", "")
+        if digits in ("1", "2"):
+            still_open = asked if asked.is_open else None
+            reply = _answer(digits == "1", still_open, user, incident, channel=responders.BY_VOICE)
+            return twiml(f"<Say>{escape(reply)}</Say><Hangup/>")
+        who = display_name(asked.requested_by) if asked.requested_by else "Piquet"
+        prompt = _(
+            "Piquet: %(who)s asks you to join the response to incident %(number)s, %(severity)s on %(service)s: "
+            "%(title)s. %(message)s Press 1 to join, 2 to decline."
+        ) % {
+            "who": who,
+            "number": incident.number,
+            "severity": incident.severity,
+            "service": incident.service.name,
+            "title": incident.title,
+            "message": asked.message[:500],
         }
         action = escape(settings.PIQUET_BASE_URL + request.path, {'"': "&quot;"})
         goodbye = _("No key pressed. Goodbye.")

@@ -9,9 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from incidents import lifecycle
-from incidents.links import read_action_token
-from incidents.models import AckChannel, Incident, Status
+from incidents import lifecycle, responders
+from incidents.links import read_action_token, read_respond_token
+from incidents.models import AckChannel, Incident, ResponderRequest, Status
+from people.models import display_name
+from project.api import ConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -52,4 +54,53 @@ def ack_link(request, token):
         request,
         "incidents/ack_link.html",
         {"incident": incident, "person": user, "done": done, "can_ack": incident.status == Status.TRIGGERED},
+    )
+
+
+def resolve_respond_token(token):
+    """(responder request, None) named by a signed link, or (None, reason)."""
+    try:
+        request_id, user_id = read_respond_token(token)
+    except signing.SignatureExpired:
+        return None, _("This link has expired (links work for 24 hours).")
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None, _("This link is not valid.")
+    found = (
+        ResponderRequest.objects.select_related("incident__service", "user", "requested_by")
+        .filter(pk=request_id, user_id=user_id, user__is_active=True)
+        .first()
+    )
+    if found is None:
+        return None, _("This link is not valid.")
+    return found, None
+
+
+@csrf_exempt  # the signed token in the URL is the credential, not a session
+@require_http_methods(["GET", "POST"])
+def respond_link(request, token):
+    """A responder request's page: who asks, why, the incident and its bridge; Join and Decline buttons."""
+    asked, problem = resolve_respond_token(token)
+    if problem:
+        return render(request, "incidents/respond_link.html", {"problem": problem}, status=403)
+    done = None
+    if request.method == "POST":
+        answer = responders.join if "join" in request.POST else responders.decline
+        if "join" not in request.POST and "decline" not in request.POST:
+            done = _("Choose Join or Decline.")
+        else:
+            try:
+                asked = answer(asked, by=asked.user, channel=responders.BY_LINK)
+            except ConflictError as exc:
+                done = str(exc)
+            else:
+                if asked.state == ResponderRequest.State.JOINED:
+                    done = _("Thank you, %(name)s: you joined the response.") % {"name": display_name(asked.user)}
+                else:
+                    done = _("Declined. Thank you for answering, %(name)s.") % {"name": display_name(asked.user)}
+                logger.info("responder answered by link request=%s state=%s", asked.pk, asked.state)
+        asked = ResponderRequest.objects.select_related("incident__service", "user", "requested_by").get(pk=asked.pk)
+    return render(
+        request,
+        "incidents/respond_link.html",
+        {"asked": asked, "incident": asked.incident, "person": asked.user, "done": done, "can_answer": asked.is_open},
     )

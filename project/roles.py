@@ -37,6 +37,9 @@ RECORDS = {
     ("incidents", "notice"): ((MANAGERS,), True),  # heads-ups, swap requests, reminders
     ("incidents", "shiftcheck"): ((), False),  # when the worker next looks at the schedules
     ("incidents", "incidentrole"): ((MANAGERS, RESPONDERS, STAKEHOLDERS), True),  # who leads the incident
+    # Who was asked to help, and what they answered: the incident page and its API.
+    ("incidents", "responderrequest"): ((MANAGERS, RESPONDERS), False),
+    ("incidents", "responderescalation"): ((MANAGERS, RESPONDERS), False),
 }
 # The incident page's note form and the API's POST of a note are allowed by this one.
 NOTE_PERMISSION = ("incidents", "add_timelineentry")

@@ -6,7 +6,7 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events, heartbeat, notices, shift_notices
+from incidents import escalation, events, heartbeat, notices, responders, shift_notices
 from worker import followups
 
 
@@ -20,6 +20,7 @@ def tick(now=None):
     handed += heartbeat.tick(now)
     handed += notices.tick(now)
     handed += shift_notices.tick(now)
+    handed += responders.tick(now)
     return handed
 
 
@@ -31,4 +32,5 @@ def release():
     released += stakeholders.DELIVERIES.release()
     released += events.release()
     released += notices.NOTICES.release()
+    released += responders.release()
     return released

@@ -104,6 +104,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "acknowledged_by",
             "resolved_by",
             "merged_into",
+            "bridge_url",
+            "bridge_phone",
         ]
         read_only_fields = fields
 

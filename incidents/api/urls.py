@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, maintenance, reports, roles, rules, views
+from incidents.api import ingest_views, maintenance, reports, responders, roles, rules, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -19,6 +19,7 @@ routing_rules.register("rules", rules.RoutingRuleViewSet, basename="integration-
 timeline = SimpleRouter()
 timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
 timeline.register("roles", roles.IncidentRoleViewSet, basename="incident-role")
+timeline.register("responders", responders.ResponderRequestViewSet, basename="incident-responder")
 
 urlpatterns = [
     path("v2/enqueue", ingest_views.EventsV2View.as_view(), name="events-v2-enqueue"),
@@ -41,10 +42,12 @@ urlpatterns = [
     path("api/v1/integrations/webhook/", ingest_views.WebhookBearerView.as_view(), name="generic-webhook-bearer"),
     path("api/v1/integrations/<str:key>/webhook/", ingest_views.WebhookView.as_view(), name="generic-webhook"),
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
+    path("respond/<str:token>/", page_views.respond_link, name="responder-request-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
     path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),
     path("api/v1/reports/incidents/", reports.IncidentReportView.as_view(), name="report-incidents"),
     path("api/v1/reports/oncall-load/", reports.OnCallLoadView.as_view(), name="report-oncall-load"),
+    path("api/v1/twilio/respond/<str:token>/", twilio_views.respond_voice, name="twilio-voice-respond"),
     path("api/v1/", include(router.urls)),
     path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),

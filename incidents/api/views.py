@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from incidents import lifecycle
 from incidents.api import serializers as s
+from incidents.api.responders import BridgeSerializer, set_bridge_from_request
 from incidents.models import AckChannel, Incident, Integration, Service, Severity, Status, TimelineEntry
 from incidents.public_status import set_public_status
 from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
@@ -106,6 +107,7 @@ class IncidentViewSet(
         "severity": RESPONDER,
         "urgency": RESPONDER,
         "merge": RESPONDER,
+        "bridge": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -203,6 +205,14 @@ class IncidentViewSet(
         into = get_object_or_404(Incident.objects.visible_to(request.user), pk=form.validated_data["into"])
         into = lifecycle.merge(incident, into=into, by=request.user)
         return Response(s.IncidentSerializer(self._reloaded(into)).data)
+
+    @extend_schema(request=BridgeSerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post"])
+    def bridge(self, request, pk=None):
+        """Set the conference bridge: `url` (http or https) and `phone` (free text, e.g. "+41 44 000 00 00 PIN
+        1234"); a field left out keeps its value, an empty one clears it."""
+        incident = set_bridge_from_request(self.get_object(), request)
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
 
 class TimelineViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

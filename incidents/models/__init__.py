@@ -15,11 +15,13 @@ from incidents.models.merging import DedupAlias
 from incidents.models.notices import Notice, ShiftCheck
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
+from incidents.models.responders import MAX_REQUEST_MESSAGE, ResponderEscalation, ResponderRequest
 from incidents.models.rules import RoutingRule, SuppressedEvent
 from incidents.models.services import Service, ServiceStatusChange
 
 __all__ = [
     "KEY_LENGTH",
+    "MAX_REQUEST_MESSAGE",
     "PUBLIC_STATUS_RANK",
     "AckChannel",
     "Alert",
@@ -36,6 +38,8 @@ __all__ = [
     "Notification",
     "Page",
     "PublicStatus",
+    "ResponderEscalation",
+    "ResponderRequest",
     "RoutingRule",
     "Service",
     "ServiceStatusChange",

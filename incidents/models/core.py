@@ -172,7 +172,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.exclude(status=Status.RESOLVED)
 
     def involving(self, user):
-        """Incidents that paged this person or where they hold a role ("mine")."""
+        """Incidents that paged this person, asked them to respond, or where they hold a role ("mine")."""
         return self.filter(_involves(user))
 
     def visible_to(self, user):
@@ -188,10 +188,14 @@ class IncidentQuerySet(models.QuerySet):
 
 
 def _involves(user):
-    # Pages and roles are declared after incidents (incidents.models.paging, .process).
+    # Pages, roles and responder requests are declared after incidents (incidents.models.paging, .process,
+    # .responders).
     page, role = apps.get_model("incidents", "Page"), apps.get_model("incidents", "IncidentRole")
-    return Exists(page.objects.filter(incident=OuterRef("pk"), user=user)) | Exists(
-        role.objects.filter(incident=OuterRef("pk"), user=user)
+    asked = apps.get_model("incidents", "ResponderRequest")
+    return (
+        Exists(page.objects.filter(incident=OuterRef("pk"), user=user))
+        | Exists(role.objects.filter(incident=OuterRef("pk"), user=user))
+        | Exists(asked.objects.filter(incident=OuterRef("pk"), user=user))
     )
 
 
@@ -266,6 +270,18 @@ class Incident(models.Model):
         related_name="merged",
         verbose_name=_("merged into"),
         help_text=_("Resolved as a duplicate of this incident, which took its alerts and its dedup key."),
+    )
+    bridge_url = models.URLField(
+        _("conference bridge link"),
+        max_length=500,
+        blank=True,
+        help_text=_("Where responders meet (a video or voice call link, http or https)."),
+    )
+    bridge_phone = models.CharField(
+        _("conference bridge phone"),
+        max_length=200,
+        blank=True,
+        help_text=_("How to dial in, e.g. '+41 44 000 00 00 PIN 1234'."),
     )
 
     objects = IncidentQuerySet.as_manager()
@@ -384,6 +400,8 @@ class TimelineEntry(models.Model):
         DEPLOYMENTS = "deployments", _("Recent deployments")
         FOLLOW_UP = "follow_up", _("Follow-up failed")
         MERGED = "merged", _("Merged")
+        RESPONDERS = "responders", _("Responders")
+        BRIDGE = "bridge", _("Conference bridge")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,11 +87,20 @@ class Notification(OutboxMessage):
         PAGE = "page", _("Page")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged notice")
         RESOLVED = "resolved", _("Resolved notice")
+        RESPONDER_REQUEST = "responder_request", _("Responder request")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("incident")
     )
     page = models.ForeignKey(Page, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    responder_request = models.ForeignKey(
+        "incidents.ResponderRequest",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("responder request"),
+    )
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.PAGE)
     round = models.SmallIntegerField(_("round"), default=-1)
     step = models.SmallIntegerField(_("step"), default=-1)
@@ -111,8 +121,15 @@ class Notification(OutboxMessage):
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "purpose", "round", "step", "user", "contact_method", "delay_minutes"],
+                condition=Q(responder_request__isnull=True),
                 name="one_notification_per_rule_and_step",
-            )
+            ),
+            # A person asked again (after declining) is a new request: its messages are its own.
+            models.UniqueConstraint(
+                fields=["responder_request", "contact_method", "delay_minutes"],
+                condition=Q(responder_request__isnull=False),
+                name="one_notification_per_rule_and_request",
+            ),
         ]
         indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
 
