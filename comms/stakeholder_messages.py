@@ -162,6 +162,9 @@ def update_parts(update, language, *, public=False):
             lines.append(_("Expected resolution by %(when)s.") % {"when": when(update.eta)})
         if update.public:
             lines.append(_("Status page: %(url)s") % {"url": public_incident_url(incident)})
+        bridge = " — ".join(part for part in (incident.bridge_url, incident.bridge_phone) if part)
+        if bridge and not public:  # the people inside join the call; visitors never see it
+            lines.append(_("Conference bridge: %(bridge)s") % {"bridge": bridge})
         unsubscribe_label = _("Unsubscribe: %(url)s")
     return subject, "\n".join(lines).strip(), unsubscribe_label
 

@@ -347,3 +347,18 @@ def test_rows_left_when_the_time_budget_is_spent_go_back_to_the_ticker(
     with run_tasks():
         cadence.tick()
     assert len(http_receiver.requests) == 1
+
+
+def test_internal_updates_carry_the_conference_bridge_and_visitors_never_see_it(
+    api_for, responder, customers, sev1, run_tasks
+):
+    sev1.bridge_url, sev1.bridge_phone = "https://meet.example.com/sev1", "+41 44 000 00 00 PIN 1234"
+    sev1.save(update_fields=["bridge_url", "bridge_phone"])
+    Subscriber.objects.create(group=None, kind="email", address="visitor@example.com", confirmed_at=timezone.now())
+    add_subscriber(customers, Subscriber.Kind.EMAIL, "partner@example.com")
+
+    assert post_update(api_for(responder), sev1, run_tasks, phase="monitoring").status_code == 201
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert "https://meet.example.com/sev1 — +41 44 000 00 00 PIN 1234" in bodies["partner@example.com"]
+    assert "meet.example.com" not in bodies["visitor@example.com"]
+    assert "PIN" not in bodies["visitor@example.com"]
