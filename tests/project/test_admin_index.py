@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from incidents.models import IncidentRole, Page
+from people.models import Profile
 from tests.factories import IncidentFactory, UserFactory
 from tests.rotations.factories import LayerFactory, ScheduleFactory
 
@@ -88,6 +89,23 @@ def test_the_on_call_block_puts_my_schedules_first_with_who_is_next(responder, t
     assert block.index("Beta") < block.index("Alpha")
     beta = block[block.index("Beta") : block.index("Alpha")]
     assert "Rita Responder" in beta and "Théo Teammate" in beta  # one now, the other next
+
+
+@pytest.mark.parametrize(
+    ("zone", "abbreviations"), [("America/New_York", {"EST", "EDT"}), ("Europe/Zurich", {"CET", "CEST"})]
+)
+def test_the_on_call_block_shows_handoffs_on_the_viewers_clock_with_the_zone_named(
+    responder, teammate, zone, abbreviations
+):
+    Profile.objects.update_or_create(user=responder, defaults={"time_zone": zone})
+    schedule = ScheduleFactory(name="Gamma")
+    LayerFactory(schedule=schedule, rotation_start=LONG_AGO, shift_unit="days", participants=[responder, teammate])
+    html = index_for(responder).content.decode()
+    block = html[html.index('id="piquet-oncall-now"') :]
+    shown = set(re.findall(r"<time [^>]*>\d{4}-\d\d-\d\d (\d\d:\d\d) (\w+)</time>", block))
+    assert shown and {abbreviation for _time, abbreviation in shown} <= abbreviations
+    assert {time for time, _abbreviation in shown} == {"03:00" if zone == "America/New_York" else "09:00"}
+    assert "data-piquet-local" not in html  # no script rewrites them into the browser's zone
 
 
 def test_a_responder_sees_no_plumbing(responder):
