@@ -27,9 +27,9 @@ class ViewerTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if from_machine(request):  # no session: asking for the user would only build an anonymous one
-            return self.get_response(request)
-        user = getattr(request, "user", None)
+        # From a machine there is no session: asking for the user would only build an anonymous one. An API
+        # token may still activate its person's zone (people.api.auth): it is put back below either way.
+        user = None if from_machine(request) else getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             timezone.activate(viewer_zone(user))
         try:

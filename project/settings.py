@@ -196,7 +196,7 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "project.api.TokenAuthentication",
+        "people.api.auth.PersonTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["project.api.RolePermissions"],

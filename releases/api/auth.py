@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from incidents.models import Integration
-from project.api import TokenAuthentication
+from people.api.auth import PersonTokenAuthentication
 from releases import gate_queries
 
 INTEGRATION_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -44,7 +44,7 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
     """`X-Routing-Key: <key>`, `?routing_key=<key>` or `Authorization: Token <key>` with a 32-character key.
 
     DRF user tokens are 40 characters long, so `Authorization: Token` stays
-    unambiguous: any other token is left to TokenAuthentication.
+    unambiguous: any other token is left to PersonTokenAuthentication.
     """
 
     def authenticate(self, request):
@@ -70,7 +70,7 @@ class IntegrationKeyAuthentication(authentication.BaseAuthentication):
 
 AUTHENTICATION = [
     IntegrationKeyAuthentication,
-    TokenAuthentication,
+    PersonTokenAuthentication,
     authentication.SessionAuthentication,
 ]
 
