@@ -1,4 +1,4 @@
-from incidents.models.choices import PUBLIC_STATUS_RANK, PublicStatus, Severity, Status, Urgency
+from incidents.models.choices import PUBLIC_STATUS_RANK, IncidentType, PublicStatus, Severity, Status, Urgency
 from incidents.models.core import (
     KEY_LENGTH,
     Alert,
@@ -14,6 +14,7 @@ from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
 from incidents.models.notices import Notice
 from incidents.models.paging import Escalation, Notification, Page
+from incidents.models.plays import IncidentTask, Play, PlayRun, PlayTask
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 from incidents.models.rules import RoutingRule, SuppressedEvent
 from incidents.models.services import Service, ServiceStatusChange
@@ -29,11 +30,16 @@ __all__ = [
     "IncidentEvent",
     "IncidentQuerySet",
     "IncidentRole",
+    "IncidentTask",
+    "IncidentType",
     "Integration",
     "MaintenanceWindow",
     "Notice",
     "Notification",
     "Page",
+    "Play",
+    "PlayRun",
+    "PlayTask",
     "PublicStatus",
     "RoutingRule",
     "Service",
