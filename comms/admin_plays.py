@@ -102,6 +102,11 @@ class PlayAdmin(TeamScopedAdmin, admin.ModelAdmin):
         (_("Who is told, where people meet"), {"fields": ["stakeholder_groups", "bridge_url", "bridge_phone"]}),
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "bridge_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("services").annotate(task_total=Count("tasks"))
 
