@@ -14,7 +14,10 @@ from incidents.models import IncidentRole, IncidentType, Play, PlayTask, Service
 from incidents.models.plays import MAX_TASKS
 from people.api.teams import TeamOwnedSerializer, TeamScopedViewSet
 from people.teams import visible
-from rotations.models import EscalationPolicy, Schedule
+
+# Rotations' models, reached through the play's fields (comms does not import rotations).
+Schedule = Play._meta.get_field("responder_schedules").related_model
+EscalationPolicy = Play._meta.get_field("responder_policies").related_model
 
 
 class PlayTaskSerializer(serializers.ModelSerializer):
@@ -92,6 +95,11 @@ class PlaySerializer(TeamOwnedSerializer):
             responders["schedules"].child_relation.queryset = visible(Schedule.objects.all(), user)
             responders["policies"].child_relation.queryset = visible(EscalationPolicy.objects.all(), user)
         return fields
+
+    def validate_bridge_url(self, value):
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError(_("Give an http or https address."))
+        return value
 
     def validate_bridge_phone(self, value):
         value = value.strip()

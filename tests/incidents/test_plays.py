@@ -151,7 +151,9 @@ def test_a_play_changed_or_deleted_after_its_run_leaves_the_incidents_tasks_as_t
 def test_the_roles_a_play_asks_for_are_required_of_the_incident_and_its_bridge_and_responders_recorded(
     service, responder
 ):
-    play = make_play(roles=["commander", "scribe"], bridge_url="https://meet.example.com/x", bridge_phone="+41 44 1 PIN 9")
+    play = make_play(
+        roles=["commander", "scribe"], bridge_url="https://meet.example.com/x", bridge_phone="+41 44 1 PIN 9"
+    )
     play.responder_users.set([responder])
     incident = IncidentFactory(service=service, severity="SEV4")
     assert roles.required(incident) == []
