@@ -102,6 +102,26 @@ class PlayAdmin(TeamScopedAdmin, admin.ModelAdmin):
         (_("Who is told, where people meet"), {"fields": ["stakeholder_groups", "bridge_url", "bridge_phone"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only: the groups (a relation from comms' side) are shown as their names.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f if f != "stakeholder_groups" else "groups_display" for f in options["fields"]],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    @admin.display(description=_("stakeholder groups to inform"))
+    def groups_display(self, obj):
+        return ", ".join(group.name for group in obj.stakeholder_groups.all()) or "—"
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "bridge_url":
             kwargs["assume_scheme"] = "https"

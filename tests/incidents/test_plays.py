@@ -363,3 +363,71 @@ def test_a_stakeholder_sees_the_checklist_but_cannot_work_it(client, service, re
     assert client.post(url).status_code == 403
     task.refresh_from_db()
     assert task.state == "open"
+
+
+# --- the play editor --------------------------------------------------------------------------------
+
+
+def _play_form(**changes):
+    data = {
+        "name": "Security incident",
+        "team": "",
+        "description": "",
+        "enabled": "on",
+        "severities": ["SEV1", "SEV2"],
+        "incident_types": ["security"],
+        "roles": ["commander", "scribe"],
+        "bridge_url": "https://meet.example.com/sec",
+        "bridge_phone": "",
+        "tasks-TOTAL_FORMS": "2",
+        "tasks-INITIAL_FORMS": "0",
+        "tasks-MIN_NUM_FORMS": "0",
+        "tasks-MAX_NUM_FORMS": "1000",
+        "tasks-0-position": "2",
+        "tasks-0-title": "Rotate the keys",
+        "tasks-0-role": "commander",
+        "tasks-0-due_minutes": "30",
+        "tasks-0-required": "on",
+        "tasks-1-position": "1",
+        "tasks-1-title": "Call the security officer",
+        "tasks-1-role": "",
+        "tasks-1-due_minutes": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_manager_writes_a_play_with_checkboxes_ordered_tasks_and_stakeholder_groups(client, manager, service):
+    group = StakeholderGroup.objects.create(name="Legal")
+    client.force_login(manager)
+    add = reverse("admin:incidents_play_add")
+    page = client.get(add).content.decode()
+    assert 'type="checkbox" name="severities" value="SEV1"' in page
+    assert 'type="checkbox" name="roles" value="scribe"' in page
+    response = client.post(add, _play_form(stakeholder_groups=[group.pk], services=[service.pk]))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    play = Play.objects.get()
+    assert play.severities == ["SEV1", "SEV2"] and play.incident_types == ["security"]
+    assert play.roles == ["commander", "scribe"]
+    assert list(play.stakeholder_groups.all()) == [group]
+    assert [t.title for t in play.tasks.order_by("position")] == ["Call the security officer", "Rotate the keys"]
+    changelist = client.get(reverse("admin:incidents_play_changelist")).content.decode()
+    assert "Security incident" in changelist
+
+
+def test_the_play_editor_refuses_a_bridge_that_is_not_http(client, manager):
+    client.force_login(manager)
+    response = client.post(reverse("admin:incidents_play_add"), _play_form(bridge_url="javascript:alert(1)"))
+    assert response.status_code == 200
+    assert "bridge_url" in response.context["adminform"].form.errors
+    assert not Play.objects.exists()
+
+
+def test_a_responder_reads_plays_but_cannot_change_them(client, responder):
+    play = make_play()
+    client.force_login(responder)
+    assert client.get(reverse("admin:incidents_play_change", args=[play.pk])).status_code == 200
+    client.post(reverse("admin:incidents_play_change", args=[play.pk]), _play_form())
+    play.refresh_from_db()
+    assert play.name == "Major outage"
+    assert client.get(reverse("admin:incidents_play_add")).status_code == 403
