@@ -338,6 +338,22 @@ def test_resolving_in_the_admin_with_required_tasks_open_asks_to_confirm(client,
     assert IncidentTask.objects.get(incident=incident).state == "open"
 
 
+def test_the_bulk_resolve_leaves_incidents_with_required_tasks_open_to_their_page(client, service, responder):
+    held = IncidentFactory(service=service)
+    free = IncidentFactory(service=service)
+    checklist.add(held, title="Tell the customers", required=True, by=responder)
+    client.force_login(responder)
+    response = client.post(
+        reverse("admin:incidents_incident_changelist"),
+        {"action": "resolve_selected", "_selected_action": [held.pk, free.pk]},
+        follow=True,
+    )
+    assert "has required tasks open: resolve it from its page" in response.content.decode()
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert held.status != Status.RESOLVED and free.status == Status.RESOLVED
+
+
 def test_running_a_play_and_changing_the_type_from_the_incident_page(client, service, responder):
     play = make_play(severities=())
     incident = IncidentFactory(service=service)
@@ -357,8 +373,8 @@ def test_a_stakeholder_sees_the_checklist_but_cannot_work_it(client, service, re
     task = checklist.add(incident, title="Roll back", by=responder)
     client.force_login(stakeholder)
     page = _page(client, incident)
-    if page.status_code == 200:
-        assert "Roll back" in page.content.decode() and 'name="complete"' not in page.content.decode()
+    assert page.status_code == 200
+    assert "Roll back" in page.content.decode() and 'name="complete"' not in page.content.decode()
     url = reverse("admin:incidents_incident_task", args=[incident.pk, task.pk, "complete"])
     assert client.post(url).status_code == 403
     task.refresh_from_db()
