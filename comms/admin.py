@@ -73,8 +73,8 @@ class StakeholderGroupAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     list_filter = ["team", "min_severity", "services"]
     list_select_related = ["team"]
     search_fields = ["name", "members__username", "subscribers__address"]
-    filter_horizontal = ["services", "members"]
-    fields = ["name", "team", "min_severity", "services", "members", "preview"]
+    filter_horizontal = ["services", "members", "plays"]
+    fields = ["name", "team", "min_severity", "services", "members", "plays", "preview"]
     readonly_fields = ["preview"]
     inlines = [SubscriberInline]
 
