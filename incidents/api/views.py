@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from incidents import checklist, lifecycle, plays
 from incidents.api import serializers as s
-from incidents.api.tasks import PlayRunSerializer, open_required_response, play_for
+from incidents.api.tasks import PlayRunSerializer, RunPlaySerializer, open_required_response, play_for
 from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
 from incidents.public_status import set_public_status
 from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
@@ -173,7 +173,7 @@ class IncidentViewSet(
         )
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
-    @extend_schema(request=None, responses={201: PlayRunSerializer, 200: PlayRunSerializer})
+    @extend_schema(request=RunPlaySerializer, responses={201: PlayRunSerializer, 200: PlayRunSerializer})
     @action(detail=True, methods=["post"], url_path="run-play")
     def run_play(self, request, pk=None):
         """Run a play on the incident by hand: its tasks are added. A play that ran already adds nothing (200)."""
