@@ -15,6 +15,7 @@ from incidents import (
 )
 from incidents.admin_incident import IncidentAdmin, instant, person
 from incidents.admin_maintenance import warn_if_silenced
+from incidents.admin_reports import register_page
 from incidents.admin_routing import IntegrationConsole, RoutingRuleInline
 from incidents.models import (
     Alert,
@@ -230,6 +231,7 @@ class IntegrationAdmin(IntegrationConsole, TeamScopedAdmin, SecretsByNeed, admin
 
 
 admin.site.register(Incident, IncidentAdmin)
+register_page()
 
 
 @admin.register(Alert)

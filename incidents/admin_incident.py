@@ -5,6 +5,8 @@ what a responder acts on (status, buttons, the alert's details) before the timel
 Registered in incidents.admin (and extended by comms.incident_panel).
 """
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -23,7 +25,8 @@ from incidents import alert_details, checklist, lifecycle
 from incidents.admin_checklist import ChecklistAdmin
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
-from incidents.models import Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
+from incidents.admin_reports import ReportsAdmin
+from incidents.models import AckChannel, Escalation, Incident, IncidentRole, Service, Severity, Status, Urgency
 from people.models import display_name
 from people.teams import visible
 from project.admin import sees_secrets
@@ -167,7 +170,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(ChecklistAdmin, MergeAdmin, admin.ModelAdmin):
+class IncidentAdmin(ChecklistAdmin, ReportsAdmin, MergeAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -315,7 +318,7 @@ class IncidentAdmin(ChecklistAdmin, MergeAdmin, admin.ModelAdmin):
         self._apply(
             request,
             queryset.exclude(status=Status.ACKNOWLEDGED),
-            lifecycle.acknowledge,
+            functools.partial(lifecycle.acknowledge, channel=AckChannel.ADMIN),
             _("%(count)d incident(s) acknowledged."),
         )
 
@@ -374,7 +377,14 @@ class IncidentAdmin(ChecklistAdmin, MergeAdmin, admin.ModelAdmin):
                 name="incidents_incident_timeline",
             ),
         ]
-        return urls + self.merge_urls() + self.checklist_urls() + self.panel_urls() + super().get_urls()
+        return (
+            urls
+            + self.report_urls()
+            + self.merge_urls()
+            + self.checklist_urls()
+            + self.panel_urls()
+            + super().get_urls()
+        )
 
     # Apps above incidents extend the incident page (see comms.incident_panel): more
     # URLs, more context, and the templates of their panels, shown above the timeline.
@@ -415,7 +425,8 @@ class IncidentAdmin(ChecklistAdmin, MergeAdmin, admin.ModelAdmin):
         return self._back(incident, request)
 
     def acknowledge_view(self, request, pk):
-        return self._transition_view(request, pk, lifecycle.acknowledge, _("Incident #%(number)s acknowledged."))
+        acknowledge = functools.partial(lifecycle.acknowledge, channel=AckChannel.ADMIN)
+        return self._transition_view(request, pk, acknowledge, _("Incident #%(number)s acknowledged."))
 
     def resolve_view(self, request, pk):
         incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")

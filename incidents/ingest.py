@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents import lifecycle, routing
-from incidents.models import Alert, Incident, Integration, Severity, Status
+from incidents.models import AckChannel, Alert, Incident, Integration, Severity, Status
 from project.clock import parse_timestamp
 from project.rawjson import EventRejected
 from project.text import one_line
@@ -158,7 +158,9 @@ def process_event_v2(integration, data, route=None):
             incident = lifecycle.lock_open(service, dedup_key)
             if incident is not None:
                 if action == "acknowledge" and incident.status == Status.TRIGGERED:
-                    incident = lifecycle.acknowledge(incident, actor_name=integration.name)
+                    incident = lifecycle.acknowledge(
+                        incident, actor_name=integration.name, channel=AckChannel.INTEGRATION
+                    )
                 elif action == "resolve":
                     incident = lifecycle.resolve(incident, actor_name=integration.name)
             outcome = Outcome(dedup_key=dedup_key, incident=incident)

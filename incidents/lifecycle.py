@@ -289,8 +289,12 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
     return incident
 
 
-def acknowledge(incident, *, by=None, actor_name=""):
-    """Someone is on it. Acknowledging twice changes nothing; a resolved incident cannot be."""
+def acknowledge(incident, *, by=None, actor_name="", channel=""):
+    """Someone is on it. Acknowledging twice changes nothing; a resolved incident cannot be.
+
+    `channel` (an AckChannel: link, admin, API, SMS, voice, integration …) goes into the timeline entry's data,
+    for the reports; entries written before channels were recorded have none ("unknown").
+    """
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Status.RESOLVED:
@@ -310,6 +314,7 @@ def acknowledge(incident, *, by=None, actor_name=""):
             params={},
             by=by,
             actor_name=actor_name,
+            data={"channel": channel} if channel else None,
         )
         escalation.stop(incident, state=Escalation.State.ACKNOWLEDGED)
         escalation.notify_paged_people(incident, purpose=Notification.Purpose.ACKNOWLEDGED)

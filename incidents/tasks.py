@@ -2,7 +2,7 @@
 
 import logging
 
-from incidents import escalation, notices
+from incidents import escalation, notices, schedule_checks
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +27,8 @@ def send_notification(notification_id):
 
 def send_notices(notice_ids):
     notices.NOTICES.send(notice_ids)
+
+
+def check_schedules():
+    """Daily: tell each schedule's owners about gaps and unreachable people in the next 14 days."""
+    schedule_checks.check_schedules()

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from incidents import lifecycle
-from incidents.models import Incident
+from incidents.models import AckChannel, Incident
 from incidents.views import resolve_action_token
 from people.models import ContactMethod, person_language
 
@@ -60,13 +60,13 @@ def _person_for(number):
     return method.user if method else None
 
 
-def _act(verb, incident, user):
-    """Apply ACK/RES/ESC for a person; return the reply text."""
+def _act(verb, incident, user, *, channel):
+    """Apply ACK/RES/ESC for a person (an acknowledgement records `channel`); return the reply text."""
     if not user.has_perm("incidents.change_incident"):
         return _("You may not change incidents.")
     try:
         if verb == "ACK":
-            lifecycle.acknowledge(incident, by=user)
+            lifecycle.acknowledge(incident, by=user, channel=channel)
             return _("#%(number)s acknowledged.") % {"number": incident.number}
         if verb == "RES":
             lifecycle.resolve(incident, by=user)
@@ -96,7 +96,7 @@ def inbound_message(request):
             if incident is None:
                 reply = _("There is no incident #%(number)s.") % {"number": match[2]}
             else:
-                reply = _act(match[1].upper()[:3], incident, user)
+                reply = _act(match[1].upper()[:3], incident, user, channel=AckChannel.SMS)
         logger.info("twilio inbound user=%s body=%r", user.pk, request.POST.get("Body", "")[:40])
         return twiml(f"<Message>{escape(reply)}</Message>")
 
@@ -113,7 +113,7 @@ def voice(request, token):
     with translation.override(person_language(user)):
         digits = request.POST.get("Digits", "")
         if digits in ("1", "2"):
-            reply = _act("ACK" if digits == "1" else "ESC", incident, user)
+            reply = _act("ACK" if digits == "1" else "ESC", incident, user, channel=AckChannel.VOICE)
             return twiml(f"<Say>{escape(reply)}</Say><Hangup/>")
         prompt = _(
             "Piquet incident %(number)s, %(severity)s on %(service)s: %(title)s. Press 1 to acknowledge, 2 to escalate."

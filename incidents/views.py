@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from incidents import lifecycle
 from incidents.links import read_action_token
-from incidents.models import Incident, Status
+from incidents.models import AckChannel, Incident, Status
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def ack_link(request, token):
     done = None
     if request.method == "POST":
         if incident.status == Status.TRIGGERED:
-            incident = lifecycle.acknowledge(incident, by=user)
+            incident = lifecycle.acknowledge(incident, by=user, channel=AckChannel.LINK)
             done = _("Acknowledged. Thank you, %(name)s.") % {"name": user.get_full_name() or user.get_username()}
             logger.info("acknowledged by link incident=%s user=%s", incident.number, user.pk)
         else:

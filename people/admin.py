@@ -107,7 +107,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve", "heads_up_minutes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,7 +124,7 @@ class ProfileAdmin(OwnRowsOnly, admin.ModelAdmin):
     """ "My profile": a person's language, time zone and notification preferences."""
 
     form = ProfileForm
-    list_display = ["user", "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+    list_display = ["user", "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve", "heads_up_minutes"]
     list_filter = ["language"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -138,7 +138,7 @@ class ProfileAdmin(OwnRowsOnly, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         own = [] if not sees_secrets(request.user) else ["user"]
-        return [*own, "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+        return [*own, "language", "time_zone", "notify_on_acknowledge", "notify_on_resolve", "heads_up_minutes"]
 
 
 class ProfileInline(admin.StackedInline):

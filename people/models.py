@@ -5,7 +5,7 @@ import re
 import apprise
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, MaxValueValidator, URLValidator
+from django.core.validators import EmailValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,8 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TELEGRAM_CHAT = re.compile(r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$")
 
 MAX_RULE_DELAY_MINUTES = 1440
+DEFAULT_HEADS_UP_MINUTES = 720
+MAX_HEADS_UP_MINUTES = 7 * 24 * 60
 
 
 def display_name(user):
@@ -201,6 +203,17 @@ class Profile(models.Model):
     )
     notify_on_acknowledge = models.BooleanField(
         _("tell me when an incident I was paged for is acknowledged"), default=True
+    )
+    heads_up_minutes = models.PositiveIntegerField(
+        _("heads-up before a shift (minutes)"),
+        null=True,
+        blank=True,
+        default=DEFAULT_HEADS_UP_MINUTES,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_HEADS_UP_MINUTES)],
+        help_text=_(
+            "How long before each of your on-call shifts you are told it is coming (720 = 12 hours; "
+            "at most 10080 = 7 days). Empty: no heads-up."
+        ),
     )
     notify_on_resolve = models.BooleanField(_("tell me when an incident I was paged for is resolved"), default=True)
 

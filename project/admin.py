@@ -23,6 +23,29 @@ class PiquetAdminSite(admin.AdminSite):
     index_title = _("Incident response and on-call")
     login_form = LoginForm
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pages = []
+
+    def add_page(self, *, app_label, name, url_name, allowed):
+        """List a custom admin page (a report, a console) under an app on the index, for the people
+        `allowed(user)` lets in; apps register theirs with their admin."""
+        self.pages.append({"app_label": app_label, "name": name, "url_name": url_name, "allowed": allowed})
+
+    def _pages_for(self, request, label):
+        return [
+            {
+                "name": page["name"],
+                "object_name": page["url_name"].rsplit("_", 1)[-1].capitalize(),
+                "admin_url": reverse(f"{self.name}:{page['url_name']}", current_app=self.name),
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            }
+            for page in self.pages
+            if page["app_label"] == label and page["allowed"](request.user)
+        ]
+
     def login(self, request, extra_context=None):
         configured, problem = sso.sso_status()
         context = {
@@ -76,6 +99,7 @@ class PiquetAdminSite(admin.AdminSite):
                     )
                 elif superuser:
                     models.append(model)
+            models += self._pages_for(request, label)
             if models:
                 models.sort(key=lambda model: model["name"])
                 app_list.append({**app, "models": models})

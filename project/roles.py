@@ -36,6 +36,7 @@ RECORDS = {
     ("incidents", "notification"): ((MANAGERS,), True),  # failed deliveries, from the dashboard
     ("comms", "delivery"): ((MANAGERS,), True),  # stakeholder deliveries
     ("incidents", "notice"): ((MANAGERS,), True),  # heads-ups, swap requests, reminders
+    ("incidents", "shiftcheck"): ((), False),  # when the worker next looks at the schedules
     ("incidents", "incidentrole"): ((MANAGERS, RESPONDERS, STAKEHOLDERS), True),  # who leads the incident
 }
 # The incident page's note form and the API's POST of a note are allowed by this one.

@@ -4,58 +4,43 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
-from people.teams import TeamScopedAdmin, TeamScopedInline
+from people.teams import TeamScopedAdmin, TeamScopedInline, is_org_admin, managed_team_ids, visible
 from project.admin import SecretsByNeed
-from rotations import changes, oncall, timeline
+from rotations import changes, handoffs, oncall, timeline
+from rotations.editors import ParticipantsField, RestrictionsField, describe_restrictions
 from rotations.final_schedule import MAX_WINDOW
-from rotations.models import CalendarFeed, Layer, Override, Participant, Schedule
+from rotations.models import CalendarFeed, HandoffNote, Layer, Override, Participant, Schedule
 
 User = get_user_model()
-SEPARATORS = str.maketrans({",": " ", "\n": " ", "\r": " ", ";": " "})
-
-
-def parse_usernames(text):
-    """Users named in `text` (commas or new lines), in order, repeats kept."""
-    names = [name for name in (text or "").translate(SEPARATORS).split(" ") if name]
-    found = {u.get_username(): u for u in User.objects.filter(username__in=names)}
-    missing = [name for name in names if name not in found]
-    if missing:
-        raise ValidationError(_("Unknown username(s): %(names)s.") % {"names": ", ".join(dict.fromkeys(missing))})
-    return [found[name] for name in names]
+PARTICIPANTS = Prefetch("participants", queryset=Participant.objects.select_related("user").order_by("position"))
 
 
 def participants_text(layer):
     return ", ".join(p.user.get_username() for p in layer.participants.all())
 
 
-PARTICIPANTS_HELP = _(
-    "Usernames in rotation order, separated by commas or new lines; a person may appear more than once. "
-    "Shift k belongs to the k-th name (counting round)."
-)
+class LayerForm(forms.ModelForm):
+    """A layer with its participants (people in order) and restrictions (rows of pickers), never JSON."""
 
-
-class LayerInlineForm(forms.ModelForm):
-    participant_usernames = forms.CharField(
-        label=_("participants"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text=PARTICIPANTS_HELP,
-    )
+    participants = ParticipantsField()
+    restrictions = RestrictionsField()
 
     class Meta:
         model = Layer
         fields = [
+            "schedule",
             "name",
             "priority",
             "rotation_start",
@@ -69,13 +54,44 @@ class LayerInlineForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial.setdefault("participant_usernames", participants_text(self.instance))
+            self.initial.setdefault("participants", [p.user for p in self.instance.participants.all()])
+            self.fields["participants"].keep(self.initial["participants"])
 
-    def clean_participant_usernames(self):
-        return parse_usernames(self.cleaned_data.get("participant_usernames"))
+    def save_participants(self):
+        """Replace the layer's participants when they were changed (call once the layer is saved)."""
+        if "participants" in self.changed_data and self.instance.pk is not None:
+            self.instance.set_participants(self.cleaned_data["participants"])
 
 
-class LayerInline(TeamScopedInline, admin.StackedInline):
+class LayerInlineForm(LayerForm):
+    class Meta(LayerForm.Meta):
+        fields = [name for name in LayerForm.Meta.fields if name != "schedule"]
+
+
+class ReadableLayerFields:
+    """Who cannot change a layer reads its participants and restrictions as text, not as a form or JSON."""
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if self.has_change_permission(request, obj):
+            return fields
+        swap = {"participants": "participants_display", "restrictions": "restrictions_display"}
+        return [tuple(swap.get(f, f) for f in row) if isinstance(row, tuple) else swap.get(row, row) for row in fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "participants_display", "restrictions_display"]
+
+    @admin.display(description=_("participants"))
+    def participants_display(self, obj):
+        return ", ".join(timeline.person_name(p.user) for p in obj.participants.all()) if obj and obj.pk else "—"
+
+    @admin.display(description=_("restrictions"))
+    def restrictions_display(self, obj):
+        lines = describe_restrictions(obj.restrictions) if obj else []
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) if lines else _("all the time")
+
+
+class LayerInline(ReadableLayerFields, TeamScopedInline, admin.StackedInline):
     model = Layer
     form = LayerInlineForm
     extra = 0
@@ -84,20 +100,14 @@ class LayerInline(TeamScopedInline, admin.StackedInline):
         ("name", "priority"),
         ("rotation_start", "starts_at", "ends_at"),
         ("shift_length", "shift_unit"),
-        "participant_usernames",
+        "participants",
         "restrictions",
         "change_from_link",
     ]
     readonly_fields = ["change_from_link"]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch("participants", queryset=Participant.objects.select_related("user").order_by("position"))
-            )
-        )
+        return super().get_queryset(request).prefetch_related(PARTICIPANTS)
 
     @admin.display(description=_("change from…"))
     def change_from_link(self, obj):
@@ -120,14 +130,6 @@ class OverrideInline(TeamScopedInline, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "created_by")
-
-
-class ParticipantInline(admin.TabularInline):
-    model = Participant
-    extra = 1
-    fields = ["position", "user"]
-    autocomplete_fields = ["user"]
-    ordering = ["position"]
 
 
 def _changelist_queryset(queryset):
@@ -178,7 +180,15 @@ class ScheduleAdmin(TeamScopedAdmin, admin.ModelAdmin):
         extra_context = extra_context or {}
         schedule = self.get_object(request, object_id)
         if schedule is not None:
-            extra_context["timeline"] = timeline.build(schedule)
+            now, tz = timezone.now(), timezone.get_current_timezone()
+            win = timeline.window(request.GET, now=now, tz=tz)
+            if win.end > now + timedelta(days=timeline.DAYS + 1) or win.start < now - MAX_WINDOW:
+                # Overrides of a window away from now were not prefetched with the schedule.
+                oncall.forget_plan(schedule)
+                oncall.load_plans(
+                    [schedule], start=min(win.start, now - MAX_WINDOW), end=max(win.end, now + MAX_WINDOW)
+                )
+            extra_context["timeline"] = timeline.build(schedule, now=now, tz=tz, win=win)
             extra_context["feeds"] = list(schedule.calendar_feeds.all())
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -193,10 +203,8 @@ class ScheduleAdmin(TeamScopedAdmin, admin.ModelAdmin):
             formset.save()
             for inline_form in formset.forms:
                 data = getattr(inline_form, "cleaned_data", None)
-                if not data or data.get("DELETE") or inline_form.instance.pk is None:
-                    continue
-                if "participant_usernames" in inline_form.changed_data:
-                    inline_form.instance.set_participants(data["participant_usernames"])
+                if data and not data.get("DELETE"):
+                    inline_form.save_participants()
             return
         super().save_formset(request, form, formset, change)
 
@@ -215,36 +223,27 @@ class ChangeFromForm(forms.Form):
     priority = forms.IntegerField(label=_("priority"))
     shift_length = forms.IntegerField(label=_("shift length"), min_value=1)
     shift_unit = forms.ChoiceField(label=_("shift unit"), choices=Layer.Unit.choices)
-    participant_usernames = forms.CharField(
-        label=_("participants"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), help_text=PARTICIPANTS_HELP
-    )
-    restrictions = forms.JSONField(
-        label=_("restrictions"), required=False, help_text=Layer.restrictions.field.help_text
-    )
-
-    def clean_participant_usernames(self):
-        return parse_usernames(self.cleaned_data.get("participant_usernames"))
+    participants = ParticipantsField(required=True)
+    restrictions = RestrictionsField()
 
 
 @admin.register(Layer)
-class LayerAdmin(TeamScopedAdmin, admin.ModelAdmin):
+class LayerAdmin(ReadableLayerFields, TeamScopedAdmin, admin.ModelAdmin):
     team_path = "schedule__team"
     list_display = ["name", "schedule", "priority", "shift", "starts_at", "ends_at", "participant_list"]
     list_filter = ["shift_unit", "schedule"]
     list_select_related = ["schedule"]
     search_fields = ["name", "schedule__name"]
     autocomplete_fields = ["schedule"]
-    inlines = [ParticipantInline]
+    form = LayerForm
     change_form_template = "admin/rotations/layer/change_form.html"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch("participants", queryset=Participant.objects.select_related("user").order_by("position"))
-            )
-        )
+        return super().get_queryset(request).prefetch_related(PARTICIPANTS)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.save_participants()
 
     @admin.display(description=_("shift"))
     def shift(self, obj):
@@ -265,7 +264,7 @@ class LayerAdmin(TeamScopedAdmin, admin.ModelAdmin):
         ]
 
     def change_from_view(self, request, layer_id):
-        layer = get_object_or_404(Layer.objects.select_related("schedule"), pk=layer_id)
+        layer = get_object_or_404(Layer.objects.select_related("schedule").prefetch_related(PARTICIPANTS), pk=layer_id)
         if not (self.has_change_permission(request, layer) and self.has_add_permission(request)):
             raise PermissionDenied
         initial = {
@@ -274,17 +273,18 @@ class LayerAdmin(TeamScopedAdmin, admin.ModelAdmin):
             "priority": layer.priority,
             "shift_length": layer.shift_length,
             "shift_unit": layer.shift_unit,
-            "participant_usernames": participants_text(layer),
+            "participants": [p.user for p in layer.participants.all()],
             "restrictions": layer.restrictions,
         }
         form = ChangeFromForm(request.POST or None, initial=initial)
+        form.fields["participants"].keep(initial["participants"])
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 new = changes.continue_layer(
                     layer,
                     at=data["at"],
-                    participants=data["participant_usernames"],
+                    participants=data["participants"],
                     name=data["name"],
                     priority=data["priority"],
                     shift_length=data["shift_length"],
@@ -372,3 +372,95 @@ class CalendarFeedAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
             % {"count": len(queryset)},
             messages.SUCCESS,
         )
+
+
+class HandoffNoteForm(forms.ModelForm):
+    """A note by the person signed in, for the end of their current (or next) shift on the chosen schedule."""
+
+    author = None
+
+    class Meta:
+        model = HandoffNote
+        fields = ["schedule", "text"]
+
+    def clean(self):
+        data = super().clean()
+        schedule = data.get("schedule")
+        if self.instance.pk is None and schedule is not None:
+            run = handoffs.own_run(schedule, self.author)
+            if run is None:
+                self.add_error("schedule", handoffs.no_shift_message())
+            elif run.end is None:
+                self.add_error("schedule", _("Your shift on this schedule has no end in sight: there is no handoff."))
+            else:
+                self.instance.shift_end = run.end
+        return data
+
+
+@admin.register(HandoffNote)
+class HandoffNoteAdmin(admin.ModelAdmin):
+    """Handoff notes: the person on call writes them; whoever takes over gets them at the handoff. People see their
+    own and those handed to them; the schedule's team managers (and Managers) see all of their schedules'."""
+
+    form = HandoffNoteForm
+    list_display = ["schedule", "user", "shift_end", "short_text", "written_at", "handed_to", "handed_over_at"]
+    list_filter = ["schedule"]
+    list_select_related = ["schedule", "user", "handed_to"]
+    search_fields = ["text", "schedule__name", "user__username"]
+    readonly_fields = ["user", "shift_end", "written_at", "handed_to", "handed_over_at"]
+
+    def get_queryset(self, request):
+        notes = super().get_queryset(request)
+        user = request.user
+        if is_org_admin(user):
+            return notes
+        return notes.filter(Q(user=user) | Q(handed_to=user) | Q(schedule__team__in=managed_team_ids(user)))
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["schedule", "text"]
+        return ["schedule", "user", "shift_end", "text", "written_at", "handed_to", "handed_over_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "schedule"] if obj is not None else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.author = request.user
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "schedule":
+            kwargs["queryset"] = visible(Schedule.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _writes_it(self, request, obj):
+        return obj is None or (obj.user_id == request.user.pk and obj.handed_over_at is None)
+
+    def _takes_part(self, request):
+        # Whoever reads schedules (Responders, Managers) may be on one.
+        return request.user.is_active and request.user.is_staff and request.user.has_perm("rotations.view_schedule")
+
+    def has_module_permission(self, request):
+        return self._takes_part(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._takes_part(request)
+
+    def has_add_permission(self, request):
+        return self._takes_part(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._takes_part(request) and self._writes_it(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    @admin.display(description=_("handoff notes"))
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)

@@ -175,7 +175,11 @@ class Layer(models.Model):
 class Participant(models.Model):
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="participants", verbose_name=_("layer"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rotation_turns", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="rotation_turns",
+        verbose_name=_("user"),
+        limit_choices_to={"is_active": True},  # the admin's people picker offers active people only
     )
     position = models.PositiveIntegerField(
         _("position"), help_text=_("Shift k of the layer belongs to participant k mod n, counted from 0.")
@@ -301,4 +305,58 @@ class CalendarFeed(models.Model):
         self.save(update_fields=["token"])
 
 
-__all__ = ["CalendarFeed", "EscalationPolicy", "EscalationStep", "Layer", "Override", "Participant", "Schedule"]
+MAX_HANDOFF_NOTE_LENGTH = 5000
+
+
+class HandoffNote(models.Model):
+    """What the person on call wants the next one to know: given to whoever takes over at the handoff."""
+
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="handoff_notes", verbose_name=_("schedule")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoff_notes", verbose_name=_("written by")
+    )
+    shift_end = models.DateTimeField(
+        _("end of the shift"),
+        help_text=_("The handoff this note is for: the end of the writer's shift when it was written."),
+    )
+    text = models.TextField(_("handoff notes"), max_length=MAX_HANDOFF_NOTE_LENGTH)
+    written_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    handed_over_at = models.DateTimeField(
+        _("handed over at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the note went to the person taking over. Empty: not yet."),
+    )
+    handed_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("handed to"),
+    )
+
+    class Meta:
+        ordering = ["-written_at", "-id"]
+        verbose_name = _("handoff note")
+        verbose_name_plural = _("handoff notes")
+        indexes = [models.Index(fields=["schedule", "user", "handed_over_at"], name="handoffnote_pending")]
+
+    def __str__(self):
+        return f"{self.schedule} · {self.user} · {self.shift_end:%Y-%m-%d %H:%M}"
+
+
+__all__ = [
+    "CalendarFeed",
+    "EscalationPolicy",
+    "EscalationStep",
+    "HandoffNote",
+    "Layer",
+    "Override",
+    "Participant",
+    "Schedule",
+]

@@ -6,19 +6,21 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import checklist, escalation, events, heartbeat, notices
+from incidents import checklist, escalation, events, heartbeat, notices, shift_notices
 from worker import followups
 
 
 def tick(now=None):
-    """Hand out due escalations and pages, follow-ups, stakeholder reminders, deliveries, notices and task reminders;
-    open the incidents of silent heartbeats. Returns work handed."""
+    """Hand out due escalations and pages, follow-ups, stakeholder reminders, deliveries and notices; open the incidents
+    of silent heartbeats; tell heads-ups before shifts and handoffs at their start; remind of overdue tasks. Returns
+    work handed."""
     handed = escalation.tick(now)
     handed += followups.hand_out(now)
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
     handed += heartbeat.tick(now)
     handed += notices.tick(now)
+    handed += shift_notices.tick(now)
     handed += checklist.tick(now)  # reminders of overdue tasks
     return handed
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('comms', '0013_maintenance_announcements'),
-        ('incidents', '0021_plays_and_tasks'),
+        ('incidents', '0022_plays_and_tasks'),
     ]
 
     operations = [

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, maintenance, roles, rules, tasks, views
+from incidents.api import ingest_views, maintenance, reports, roles, rules, tasks, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -44,6 +44,8 @@ urlpatterns = [
     path("ack/<str:token>/", page_views.ack_link, name="incident-ack-link"),
     path("api/v1/twilio/messages/", twilio_views.inbound_message, name="twilio-inbound"),
     path("api/v1/twilio/voice/<str:token>/", twilio_views.voice, name="twilio-voice"),
+    path("api/v1/reports/incidents/", reports.IncidentReportView.as_view(), name="report-incidents"),
+    path("api/v1/reports/oncall-load/", reports.OnCallLoadView.as_view(), name="report-oncall-load"),
     path("api/v1/", include(router.urls)),
     path("api/v1/services/<int:service_pk>/", include(integrations.urls)),
     path("api/v1/incidents/<int:incident_pk>/", include(timeline.urls)),

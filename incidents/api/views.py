@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from incidents import checklist, lifecycle, plays
 from incidents.api import serializers as s
 from incidents.api.tasks import PlayRunSerializer, RunPlaySerializer, open_required_response, play_for
-from incidents.models import Incident, Integration, Service, Severity, Status, TimelineEntry
+from incidents.models import AckChannel, Incident, Integration, Service, Severity, Status, TimelineEntry
 from incidents.public_status import set_public_status
 from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
 from project.api import as_id, query_instant
@@ -147,7 +147,7 @@ class IncidentViewSet(
     @extend_schema(request=None, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        incident = lifecycle.acknowledge(self.get_object(), by=request.user)
+        incident = lifecycle.acknowledge(self.get_object(), by=request.user, channel=AckChannel.API)
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
 
     @extend_schema(request=s.ResolveSerializer, responses={200: s.IncidentSerializer})

@@ -1,4 +1,12 @@
-from incidents.models.choices import PUBLIC_STATUS_RANK, IncidentType, PublicStatus, Severity, Status, Urgency
+from incidents.models.choices import (
+    PUBLIC_STATUS_RANK,
+    AckChannel,
+    IncidentType,
+    PublicStatus,
+    Severity,
+    Status,
+    Urgency,
+)
 from incidents.models.core import (
     KEY_LENGTH,
     Alert,
@@ -12,7 +20,7 @@ from incidents.models.core import (
 )
 from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
-from incidents.models.notices import Notice
+from incidents.models.notices import Notice, ShiftCheck
 from incidents.models.paging import Escalation, Notification, Page
 from incidents.models.plays import IncidentTask, Play, PlayRun, PlayTask
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
@@ -22,6 +30,7 @@ from incidents.models.services import Service, ServiceStatusChange
 __all__ = [
     "KEY_LENGTH",
     "PUBLIC_STATUS_RANK",
+    "AckChannel",
     "Alert",
     "DedupAlias",
     "Escalation",
@@ -46,6 +55,7 @@ __all__ = [
     "ServiceStatusChange",
     "Severity",
     "SeverityDefinition",
+    "ShiftCheck",
     "Status",
     "SuppressedEvent",
     "TimelineEntry",

@@ -65,6 +65,19 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class AckChannel(models.TextChoices):
+    """Where an acknowledgement came from: kept in its timeline entry's data (reports count them)."""
+
+    LINK = "link", _("Link in a message")
+    ADMIN = "admin", _("Web (admin)")
+    API = "api", _("API")
+    SMS = "sms", _("SMS or WhatsApp reply")
+    VOICE = "voice", _("Voice call key press")
+    INTEGRATION = "integration", _("Monitoring integration")
+    CHAT = "chat", _("Chat")
+    UNKNOWN = "unknown", _("Unknown (before channels were recorded)")
+
+
 class PublicStatus(models.TextChoices):
     """A service's state as the public status page tells it: set by a person, never by an alert."""
 

@@ -61,3 +61,17 @@ class Notice(OutboxMessage):
 
     def __str__(self):
         return f"{self.kind} → {self.user} ({self.status})"
+
+
+class ShiftCheck(models.Model):
+    """When the worker next looks at the schedules for heads-ups and handoffs (one row per kind of check)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    next_at = models.DateTimeField(_("next check at"))
+
+    class Meta:
+        verbose_name = _("shift check")
+        verbose_name_plural = _("shift checks")
+
+    def __str__(self):
+        return f"{self.name} {self.next_at:%Y-%m-%d %H:%M:%S}"

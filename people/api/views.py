@@ -8,7 +8,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, permissions, serializers, viewsets
 
-from people.models import MAX_RULE_DELAY_MINUTES, ContactMethod, NotificationRule, Profile, validate_address
+from people.models import (
+    MAX_HEADS_UP_MINUTES,
+    MAX_RULE_DELAY_MINUTES,
+    ContactMethod,
+    NotificationRule,
+    Profile,
+    validate_address,
+)
 from project import clock
 from project.api import as_id
 
@@ -110,10 +117,17 @@ class ProfileSerializer(serializers.ModelSerializer):
     time_zone = serializers.CharField(
         max_length=64, allow_blank=True, required=False, help_text="An IANA name; empty: the installation's zone."
     )
+    heads_up_minutes = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=MAX_HEADS_UP_MINUTES,
+        help_text="Minutes before each shift the person is told it is coming (1–10080); null: no heads-up.",
+    )
 
     class Meta:
         model = Profile
-        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve"]
+        fields = ["language", "time_zone", "notify_on_acknowledge", "notify_on_resolve", "heads_up_minutes"]
 
     def validate_time_zone(self, value):
         if value:

@@ -135,8 +135,7 @@ def test_layers_and_overrides_are_edited_inline_with_participants_in_order(admin
         "layers-0-rotation_start_1": "09:00:00",
         "layers-0-shift_length": "1",
         "layers-0-shift_unit": "days",
-        "layers-0-participant_usernames": "ben, ann\nben",
-        "layers-0-restrictions": "[]",
+        "layers-0-participants": [str(ben.pk), str(ann.pk), str(ben.pk)],
         **management_form("overrides", total=1),
         "overrides-0-user": str(dan.pk),
         "overrides-0-start_0": "2024-06-06",
@@ -160,9 +159,12 @@ def test_layers_and_overrides_are_edited_inline_with_participants_in_order(admin
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"layers-0-participant_usernames": "ann, nobody"}, "Unknown username(s): nobody."),
-        ({"layers-0-restrictions": '[{"days": ["xyz"], "start": "09:00", "end": "17:00"}]'}, "unknown weekday"),
-        ({"layers-0-restrictions": '[{"days": ["mon"], "start": "9", "end": "17:00"}]'}, "HH:MM"),
+        ({"layers-0-participants": ["999999"]}, "Row 1: that person is unknown or no longer active."),
+        ({"layers-0-restrictions_first": "xyz", "layers-0-restrictions_start": "09:00"}, "choose weekdays"),
+        (
+            {"layers-0-restrictions_first": "mon", "layers-0-restrictions_start": "9"},
+            "Row 1: &#x27;9&#x27; is not a time",
+        ),
         ({"layers-0-shift_length": "0"}, "greater than or equal to 1"),
         ({"time_zone": "Moon/Base"}, "Unknown time zone"),
         ({"layers-0-ends_at_0": "2024-06-01", "layers-0-ends_at_1": "00:00:00"}, "The end must be after the start."),
@@ -180,8 +182,7 @@ def test_bad_layer_settings_are_form_errors(admin_client_for, manager, schedule,
         "layers-0-rotation_start_1": "09:00:00",
         "layers-0-shift_length": "1",
         "layers-0-shift_unit": "days",
-        "layers-0-participant_usernames": "ann",
-        "layers-0-restrictions": "[]",
+        "layers-0-participants": [str(people[0].pk)],
         **management_form("overrides"),
         **changes,
     }
@@ -232,13 +233,12 @@ def test_change_from_ends_the_layer_and_continues_it_on_the_same_grid(admin_clie
             "priority": "0",
             "shift_length": "1",
             "shift_unit": "days",
-            "participant_usernames": "cat dan",
-            "restrictions": "[]",
+            "participants": [str(cat.pk), str(dan.pk)],
         },
     )
 
     assert form.status_code == 200
-    assert form.context["form"].initial["participant_usernames"] == "ann, ben"
+    assert form.context["form"].initial["participants"] == [ann, ben]
     assert response.status_code == 302
     layer.refresh_from_db()
     new = Layer.objects.exclude(pk=layer.pk).get()
@@ -265,8 +265,7 @@ def test_change_from_before_the_layer_starts_is_a_form_error(admin_client_for, m
             "priority": "0",
             "shift_length": "1",
             "shift_unit": "days",
-            "participant_usernames": "ann",
-            "restrictions": "[]",
+            "participants": [str(people[0].pk)],
         },
     )
 
@@ -291,7 +290,7 @@ def test_layer_page_lists_participants_in_order_and_links_change_from(admin_clie
 
     assert response.status_code == 200
     assert reverse("admin:rotations_layer_change_from", args=[layer.pk]) in response.content.decode()
-    assert [f.instance.position for f in response.context["inline_admin_formsets"][0].formset.forms[:3]] == [0, 1, 2]
+    assert response.context["adminform"].form.initial["participants"] == [people[1], people[0], people[1]]
     assert "ben, ann, ben" in changelist.content.decode()
 
 

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0020_notices'),
+        ('incidents', '0021_shift_checks'),
         ('people', '0005_urgency'),
         ('rotations', '0004_owning_team'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
