@@ -447,3 +447,14 @@ def test_a_responder_reads_plays_but_cannot_change_them(client, responder):
     play.refresh_from_db()
     assert play.name == "Major outage"
     assert client.get(reverse("admin:incidents_play_add")).status_code == 403
+
+
+def test_an_overdue_task_nobody_answers_for_reminds_the_people_paged(service, responder, teammate):
+    from incidents.models import Page
+
+    incident = IncidentFactory(service=service)
+    Page.objects.create(incident=incident, round=0, step=0, user=teammate)
+    task = checklist.add(incident, title="Check backups", due_at=timezone.now() - dt.timedelta(minutes=5), by=responder)
+    assert checklist.tick() == 1
+    assert {n.user for n in task.incident.notices.all()} == {teammate}
+    assert checklist.tick() == 0
