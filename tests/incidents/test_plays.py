@@ -320,6 +320,15 @@ def test_completing_and_skipping_from_the_incident_page(client, service, respond
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.state == "done" and second.state == "skipped"
+    third = checklist.add(incident, title="Write the summary", by=responder)
+    url = reverse("admin:incidents_incident_task", args=[incident.pk, third.pk, "assign"])
+    client.post(url, {f"task{third.pk}-user": responder.pk})
+    third.refresh_from_db()
+    assert third.assignee == responder
+    assert (
+        client.post(reverse("admin:incidents_incident_task", args=[incident.pk, third.pk, "explode"])).status_code
+        == 302
+    )
 
 
 def test_resolving_in_the_admin_with_required_tasks_open_asks_to_confirm(client, service, responder):
