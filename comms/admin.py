@@ -11,7 +11,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from comms import incident_panel  # noqa: F401  (extends the incident page with the stakeholder panel)
+from comms import (
+    admin_plays,  # noqa: F401  (plays, with the stakeholder groups they inform)
+    incident_panel,  # noqa: F401  (extends the incident page with the stakeholder panel)
+)
 from comms.models import Delivery, MessageTemplate, StakeholderGroup, StatusPageSettings, StatusUpdate, Subscriber
 from comms.stakeholder_messages import update_event, update_parts
 from incidents.models import Incident, Service
@@ -70,8 +73,8 @@ class StakeholderGroupAdmin(TeamScopedAdmin, SecretsByNeed, admin.ModelAdmin):
     list_filter = ["team", "min_severity", "services"]
     list_select_related = ["team"]
     search_fields = ["name", "members__username", "subscribers__address"]
-    filter_horizontal = ["services", "members"]
-    fields = ["name", "team", "min_severity", "services", "members", "preview"]
+    filter_horizontal = ["services", "members", "plays"]
+    fields = ["name", "team", "min_severity", "services", "members", "plays", "preview"]
     readonly_fields = ["preview"]
     inlines = [SubscriberInline]
 

@@ -5,10 +5,12 @@ idempotent, so running one twice tells nobody twice.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from comms import cadence, stakeholders, status_updates
-from comms.models import Delivery
-from incidents.models import Incident
+from comms.models import Delivery, StakeholderGroup, StatusUpdate
+from incidents import timeline
+from incidents.models import Incident, Play
 
 
 def incident_started(incident_id):
@@ -44,3 +46,26 @@ def role_assigned(incident_id, *, role, user_id, key):
     )
     stakeholders.DELIVERIES.hand_out(Delivery.objects.filter(key=key))
     return created
+
+
+def play_ran(incident_id, play_id):
+    """The stakeholder groups a play names hear of the incident: its latest status update (the first notice,
+    written now when nothing was posted yet). Once per incident, play and group."""
+    incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
+    groups = list(StakeholderGroup.objects.filter(plays=play_id).order_by("name"))
+    if incident is None or not incident.is_open or not groups:
+        return []
+    update = StatusUpdate.objects.filter(incident=incident).order_by("-posted_at", "-pk").first()
+    if update is None:
+        update = status_updates.internal_notice(incident) or StatusUpdate.objects.filter(incident=incident).first()
+    told = stakeholders.fan_out_to_groups(update, groups, key_prefix=f"play:{incident.pk}:{play_id}")
+    if told:
+        play = Play.objects.filter(pk=play_id).first()
+        timeline.record(
+            incident,
+            timeline.Kind.STAKEHOLDERS,
+            gettext_noop("Play %(play)s: stakeholder groups told: %(groups)s."),
+            params={"play": play.name if play else "?", "groups": ", ".join(group.name for group in told)},
+            data={"play": play_id, "update": update.pk, "groups": [group.pk for group in told]},
+        )
+    return told

@@ -120,7 +120,7 @@ def context(incident, request):
     final_missing = not incident.is_open and updates.exists() and not updates.filter(phase=Phase.RESOLVED).exists()
     return {
         "role_rows": [(value, label, holders.get(value)) for value, label in IncidentRole.Role.choices],
-        "missing_roles": [IncidentRole.Role(r).label for r in definition.required_roles if r not in holders],
+        "missing_roles": [IncidentRole.Role(r).label for r in roles.required(incident, definition) if r not in holders],
         "role_form": RoleForm(),
         "update_form": StatusUpdateForm(initial=initial),
         "phase_choices": Phase.choices,

@@ -54,6 +54,13 @@ class StakeholderGroup(models.Model):
         verbose_name=_("members"),
         help_text=_("People reached by their contact methods (voice calls excepted), in their language."),
     )
+    plays = models.ManyToManyField(
+        "incidents.Play",
+        blank=True,
+        related_name="stakeholder_groups",
+        verbose_name=_("plays"),
+        help_text=_("When one of these plays runs on an incident, the group is told, whatever its severities."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     objects = StakeholderGroupQuerySet.as_manager()

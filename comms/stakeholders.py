@@ -157,6 +157,37 @@ def fan_out(update_id, *, now=None):
     return DELIVERIES.hand_out(Delivery.objects.filter(key=key), now=now)
 
 
+def fan_out_to_groups(update, groups, *, key_prefix, now=None):
+    """Send a status update to these groups' members and subscribers, once per group: each group's rows have
+    their own key (`key_prefix:group id`), so running this again tells nobody twice. Returns the groups told."""
+    now = now or timezone.now()
+    told = []
+    for group in groups:
+        key = f"{key_prefix}:{group.pk}"
+        if Delivery.objects.filter(key=key).exists():
+            continue
+        rows = member_rows(update, [group.pk])
+        rows += [
+            Delivery(
+                purpose=Delivery.Purpose.STATUS_UPDATE,
+                incident=update.incident,
+                update=update,
+                subscriber=subscriber,
+                kind=subscriber.kind,
+                address=subscriber.address.strip(),
+                language=subscriber.language,
+            )
+            for subscriber in Subscriber.objects.filter(group=group)
+        ]
+        for row in rows:
+            row.key, row.due_at, row.created_at = key, now, now
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        told.append(group)
+    if told:
+        DELIVERIES.hand_out(Delivery.objects.filter(key__in=[f"{key_prefix}:{group.pk}" for group in told]), now=now)
+    return told
+
+
 def create_for_person(*, user, key, purpose, incident=None, data=None, now=None):
     """Rows for one message to one person (a reminder, a role notice); returns how many are new."""
     now = now or timezone.now()

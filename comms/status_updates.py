@@ -218,6 +218,11 @@ def first_notice(incident_id, *, now=None):
     return notice
 
 
+def internal_notice(incident, *, now=None):
+    """The first notice, internal, whatever the severity says (a play asked for stakeholders to be told)."""
+    return _written("first_notice", incident, kind=StatusUpdate.Kind.NOTICE, public=False, now=now or timezone.now())
+
+
 def public_notice(incident, *, definition, now):
     """The automatic public notice of a service that opted in: its public name only, never the alert's words."""
     if StatusUpdate.objects.filter(incident=incident, public=True).exists():

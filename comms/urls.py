@@ -2,11 +2,13 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from comms import status_views
+from comms.api import plays as api_plays
 from comms.api import stakeholders as api_stakeholders
 from comms.feeds import StatusFeed
 
 groups = SimpleRouter()
 groups.register("stakeholder-groups", api_stakeholders.StakeholderGroupViewSet, basename="stakeholder-group")
+groups.register("plays", api_plays.PlayViewSet, basename="play")
 
 updates = SimpleRouter()
 updates.register("status-updates", api_stakeholders.StatusUpdateViewSet, basename="incident-status-update")

@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from incidents import alert_details, lifecycle
+from incidents import alert_details, checklist, lifecycle
+from incidents.admin_checklist import ChecklistAdmin
 from incidents.admin_maintenance import warn_if_silenced
 from incidents.admin_merge import MergeAdmin, MergeForm
 from incidents.admin_reports import ReportsAdmin
@@ -170,7 +171,7 @@ def holder(incident):
     return incident.acknowledged_by
 
 
-class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin):
+class IncidentAdmin(ChecklistAdmin, ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin):
     list_display = [
         "number_display",
         "severity_badge",
@@ -324,6 +325,15 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin)
 
     @admin.action(description=_("Resolve the selected incidents"), permissions=["change"])
     def resolve_selected(self, request, queryset):
+        pending = [incident for incident in queryset if checklist.open_required(incident).exists()]
+        for incident in pending:
+            self.message_user(
+                request,
+                _("Incident #%(number)s has required tasks open: resolve it from its page.")
+                % {"number": incident.number},
+                messages.WARNING,
+            )
+        queryset = queryset.exclude(pk__in=[incident.pk for incident in pending])
         self._apply(request, queryset, lifecycle.resolve, _("%(count)d incident(s) resolved."))
 
     def changelist_view(self, request, extra_context=None):
@@ -373,6 +383,7 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin)
             + self.report_urls()
             + self.merge_urls()
             + self.responder_urls()
+            + self.checklist_urls()
             + self.panel_urls()
             + super().get_urls()
         )
@@ -420,6 +431,9 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin)
         return self._transition_view(request, pk, acknowledge, _("Incident #%(number)s acknowledged."))
 
     def resolve_view(self, request, pk):
+        incident, refusal = self._incident_for_post(request, pk, "incidents.change_incident")
+        if refusal is None and (asked := self.confirm_open_tasks(request, incident)) is not None:
+            return asked  # required tasks are open: the person confirms first (they stay open)
         return self._transition_view(request, pk, lifecycle.resolve, _("Incident #%(number)s resolved."))
 
     def escalate_view(self, request, pk):
@@ -552,6 +566,7 @@ class IncidentAdmin(ReportsAdmin, MergeAdmin, RespondersAdmin, admin.ModelAdmin)
                 show_save_and_continue=False,
                 **self._timeline_context(request, incident),
                 **self.responder_context(incident, request),
+                **self.checklist_context(incident, request),
                 **self.panel_context(incident, request),
             )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -22,6 +22,7 @@ from incidents.models import (
     Incident,
     IncidentCounter,
     IncidentEvent,
+    IncidentType,
     Notification,
     Severity,
     Status,
@@ -402,6 +403,38 @@ def change_severity(incident, *, severity, reason="", by=None, actor_name=""):
                 actor_name=actor_name,
             )
     logger.info("incident severity number=%s from=%s to=%s", incident.number, old, severity)
+    return incident
+
+
+def change_type(incident, *, incident_type, by=None, actor_name=""):
+    """Say what kind of trouble the incident is (blank: not set); plays for that type follow (an event)."""
+    if incident_type and incident_type not in IncidentType.values:
+        raise ValueError(
+            _("Unknown incident type %(type)s; expected one of %(choices)s.")
+            % {"type": incident_type, "choices": ", ".join(IncidentType.values)}
+        )
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        old = incident.incident_type
+        if old == incident_type:
+            return incident
+        incident.incident_type = incident_type
+        incident.save(update_fields=["incident_type"])
+        unset = timeline.translated(gettext_noop("not set"))
+        _write(
+            incident,
+            TimelineEntry.Kind.INCIDENT_TYPE,
+            gettext_noop("Type changed from %(old)s to %(new)s"),
+            params={
+                "old": timeline.label(IncidentType(old)) if old else unset,
+                "new": timeline.label(IncidentType(incident_type)) if incident_type else unset,
+            },
+            by=by,
+            actor_name=actor_name,
+            data={"from": old, "to": incident_type},
+        )
+        events.emit(incident, IncidentEvent.Kind.TYPE_CHANGED, old=old, new=incident_type)
+    logger.info("incident type number=%s from=%s to=%s", incident.number, old, incident_type)
     return incident
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from incidents import events, timeline
-from incidents.models import Incident, IncidentEvent, IncidentRole
+from incidents.models import Incident, IncidentEvent, IncidentRole, PlayRun, SeverityDefinition
 from people.models import display_name
 
 logger = logging.getLogger(__name__)
@@ -64,3 +64,12 @@ def assign(incident, *, role, user, by=None, now=None):
 def holders(incident):
     """{role: IncidentRole} of an incident."""
     return {r.role: r for r in IncidentRole.objects.filter(incident=incident).select_related("user")}
+
+
+def required(incident, definition=None):
+    """The roles the incident must have filled: its severity's, then those the plays that ran on it ask for."""
+    definition = definition or SeverityDefinition.for_severity(incident.severity)
+    wanted = list(definition.required_roles or [])
+    for asked in PlayRun.objects.filter(incident=incident).values_list("roles", flat=True):
+        wanted += [role for role in asked or [] if role not in wanted and role in IncidentRole.Role.values]
+    return wanted

@@ -20,7 +20,8 @@ RESPONDER_MODELS = {
 }
 
 # Manager-owned configuration: everything in these apps but the incident log (and the records, below).
-MANAGER_EXCLUDED = {("incidents", "incident")}
+# An incident's tasks and play runs change only through the checklist and the plays, on the incident page.
+MANAGER_EXCLUDED = {("incidents", "incident"), ("incidents", "incidenttask"), ("incidents", "playrun")}
 
 # Plumbing: machinery and raw tables, off the admin index of everyone but superusers (who find them under
 # "System"), and their admin pages refuse everyone else (project.admin) but the Managers named here.

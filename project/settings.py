@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "UrgencyEnum": "incidents.models.Urgency",
         "SeverityEnum": "incidents.models.Severity",
         "RuleUrgencyEnum": "people.models.NotificationRule.Urgency",
+        "IncidentTypeEnum": "incidents.models.IncidentType",
+        "IncidentTaskStateEnum": "incidents.models.IncidentTask.State",
     },
 }
 

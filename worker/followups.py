@@ -7,7 +7,7 @@ others, retried when one fails. Nothing else in Piquet calls upward.
 """
 
 from comms import follow as comms
-from incidents import events
+from incidents import events, plays
 from incidents.models import IncidentEvent
 from releases import deployments
 
@@ -36,9 +36,19 @@ def role_notice(event):
     comms.role_assigned(event.incident_id, role=data["role"], user_id=data["user"], key=f"role:{event.pk}")
 
 
+def matching_plays(event):
+    plays.run_matching(event.incident_id)
+
+
+def play_stakeholders(event):
+    comms.play_ran(event.incident_id, event.data["play"])
+
+
 FOLLOWERS = {
-    Kind.TRIGGERED: (recent_deployments, first_stakeholder_notice),
-    Kind.SEVERITY_CHANGED: (stakeholder_cadence,),
+    Kind.TRIGGERED: (recent_deployments, first_stakeholder_notice, matching_plays),
+    Kind.SEVERITY_CHANGED: (stakeholder_cadence, matching_plays),
+    Kind.TYPE_CHANGED: (matching_plays,),
+    Kind.PLAY_RAN: (play_stakeholders,),
     Kind.ROLE_ASSIGNED: (role_notice,),
     Kind.RESOLVED: (final_update_prompt,),
 }

@@ -6,13 +6,14 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events, heartbeat, notices, responders, shift_notices
+from incidents import checklist, escalation, events, heartbeat, notices, responders, shift_notices
 from worker import followups
 
 
 def tick(now=None):
     """Hand out due escalations and pages, follow-ups, stakeholder reminders, deliveries and notices; open the incidents
-    of silent heartbeats; tell heads-ups before shifts and handoffs at their start. Returns work handed."""
+    of silent heartbeats; tell heads-ups before shifts and handoffs at their start; remind of overdue tasks. Returns
+    work handed."""
     handed = escalation.tick(now)
     handed += followups.hand_out(now)
     handed += status_updates.hand_out_fan_outs(now)
@@ -21,6 +22,7 @@ def tick(now=None):
     handed += notices.tick(now)
     handed += shift_notices.tick(now)
     handed += responders.tick(now)
+    handed += checklist.tick(now)  # reminders of overdue tasks
     return handed
 
 

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from incidents.lifecycle import MAX_REASON
-from incidents.models import Incident, Integration, Service, Severity, TimelineEntry, Urgency
+from incidents.models import Incident, IncidentType, Integration, Service, Severity, TimelineEntry, Urgency
 from people.api.teams import TeamOwnedSerializer
 from people.teams import visible
 from project.admin import sees_secrets
@@ -94,6 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "service",
             "severity",
             "urgency",
+            "incident_type",
             "status",
             "dedup_key",
             "alert_count",
@@ -153,6 +154,15 @@ class NoteSerializer(serializers.Serializer):
 
 class ResolveSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+    confirm = serializers.BooleanField(
+        required=False, default=False, help_text="Resolve although required tasks are open (else 409 lists them)."
+    )
+
+
+class IncidentTypeSerializer(serializers.Serializer):
+    incident_type = serializers.ChoiceField(
+        choices=IncidentType.choices, allow_blank=True, help_text="What kind of trouble this is; blank: not set."
+    )
 
 
 class UrgencySerializer(serializers.Serializer):

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents import twilio_views
 from incidents import views as page_views
-from incidents.api import ingest_views, maintenance, reports, responders, roles, rules, views
+from incidents.api import ingest_views, maintenance, reports, responders, roles, rules, tasks, views
 
 router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -20,6 +20,7 @@ timeline = SimpleRouter()
 timeline.register("timeline", views.TimelineViewSet, basename="incident-timeline")
 timeline.register("roles", roles.IncidentRoleViewSet, basename="incident-role")
 timeline.register("responders", responders.ResponderRequestViewSet, basename="incident-responder")
+timeline.register("tasks", tasks.IncidentTaskViewSet, basename="incident-task")
 
 urlpatterns = [
     path("v2/enqueue", ingest_views.EventsV2View.as_view(), name="events-v2-enqueue"),

@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -8,9 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from incidents import lifecycle
+from incidents import checklist, lifecycle, plays
 from incidents.api import serializers as s
 from incidents.api.responders import BridgeSerializer, set_bridge_from_request
+from incidents.api.tasks import PlayRunSerializer, RunPlaySerializer, open_required_response, play_for
 from incidents.models import AckChannel, Incident, Integration, Service, Severity, Status, TimelineEntry
 from incidents.public_status import set_public_status
 from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
@@ -108,6 +110,8 @@ class IncidentViewSet(
         "urgency": RESPONDER,
         "merge": RESPONDER,
         "bridge": RESPONDER,
+        "type": RESPONDER,
+        "run_play": RESPONDER,
         "create": ["incidents.add_incident"],
     }
 
@@ -151,10 +155,39 @@ class IncidentViewSet(
     @extend_schema(request=s.ResolveSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
+        """Resolve the incident. With required tasks open, 409 lists them unless `confirm` is true (they stay open)."""
         form = s.ResolveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        incident = lifecycle.resolve(self.get_object(), by=request.user, message=form.validated_data["message"])
+        incident = self.get_object()
+        if incident.is_open and not form.validated_data["confirm"] and checklist.open_required(incident).exists():
+            return open_required_response(incident)
+        incident = lifecycle.resolve(incident, by=request.user, message=form.validated_data["message"])
         return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=s.IncidentTypeSerializer, responses={200: s.IncidentSerializer})
+    @action(detail=True, methods=["post", "patch"])
+    def type(self, request, pk=None):
+        """Say what kind of trouble the incident is (availability, security …); plays for that type follow."""
+        form = s.IncidentTypeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident = lifecycle.change_type(
+            self.get_object(), incident_type=form.validated_data["incident_type"], by=request.user
+        )
+        return Response(s.IncidentSerializer(self._reloaded(incident)).data)
+
+    @extend_schema(request=RunPlaySerializer, responses={201: PlayRunSerializer, 200: PlayRunSerializer})
+    @action(detail=True, methods=["post"], url_path="run-play")
+    def run_play(self, request, pk=None):
+        """Run a play on the incident by hand: its tasks are added. A play that ran already adds nothing (200)."""
+        incident = self.get_object()
+        play = play_for(request, request.data)
+        play_run, created = plays.run(incident, play, by=request.user)
+        data = PlayRunSerializer(play_run).data
+        if not created:
+            data["detail"] = _("The play %(play)s ran on this incident already: nothing was added.") % {
+                "play": play.name
+            }
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=s.SeveritySerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])

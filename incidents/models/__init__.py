@@ -1,4 +1,12 @@
-from incidents.models.choices import PUBLIC_STATUS_RANK, AckChannel, PublicStatus, Severity, Status, Urgency
+from incidents.models.choices import (
+    PUBLIC_STATUS_RANK,
+    AckChannel,
+    IncidentType,
+    PublicStatus,
+    Severity,
+    Status,
+    Urgency,
+)
 from incidents.models.core import (
     KEY_LENGTH,
     Alert,
@@ -14,6 +22,7 @@ from incidents.models.maintenance import MaintenanceWindow, maintenance_at
 from incidents.models.merging import DedupAlias
 from incidents.models.notices import Notice, ShiftCheck
 from incidents.models.paging import Escalation, Notification, Page
+from incidents.models.plays import IncidentTask, Play, PlayRun, PlayTask
 from incidents.models.process import IncidentEvent, IncidentRole, SeverityDefinition
 from incidents.models.responders import MAX_REQUEST_MESSAGE, ResponderEscalation, ResponderRequest
 from incidents.models.rules import RoutingRule, SuppressedEvent
@@ -32,11 +41,16 @@ __all__ = [
     "IncidentEvent",
     "IncidentQuerySet",
     "IncidentRole",
+    "IncidentTask",
+    "IncidentType",
     "Integration",
     "MaintenanceWindow",
     "Notice",
     "Notification",
     "Page",
+    "Play",
+    "PlayRun",
+    "PlayTask",
     "PublicStatus",
     "ResponderEscalation",
     "ResponderRequest",

@@ -14,6 +14,28 @@ class Severity(models.TextChoices):
     SEV4 = "SEV4", _("SEV4 – informational")
 
 
+class IncidentType(models.TextChoices):
+    """What kind of trouble an incident is: plays apply to some types."""
+
+    AVAILABILITY = "availability", _("Availability")
+    SECURITY = "security", _("Security")
+    DATA_LOSS = "data_loss", _("Data loss")
+    PERFORMANCE = "performance", _("Performance")
+    OTHER = "other", _("Other")
+
+
+def validate_severities(value):
+    if not isinstance(value, list) or any(item not in Severity.values for item in value):
+        raise ValidationError(_("Give a list of severities among %(all)s.") % {"all": ", ".join(Severity.values)})
+
+
+def validate_incident_types(value):
+    if not isinstance(value, list) or any(item not in IncidentType.values for item in value):
+        raise ValidationError(
+            _("Give a list of incident types among %(all)s.") % {"all": ", ".join(IncidentType.values)}
+        )
+
+
 class Urgency(models.TextChoices):
     HIGH = "high", _("High")
     LOW = "low", _("Low")

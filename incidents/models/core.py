@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models.choices import (
+    IncidentType,
     Severity,
     Status,
     Urgency,
@@ -227,6 +228,13 @@ class Incident(models.Model):
         help_text=_("High pages at once, at any hour; low waits for the service's support hours."),
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.TRIGGERED)
+    incident_type = models.CharField(
+        _("type"),
+        max_length=20,
+        choices=IncidentType.choices,
+        blank=True,
+        help_text=_("What kind of trouble this is (availability, security …); plays may apply to some types."),
+    )
     dedup_key = models.CharField(
         _("deduplication key"),
         max_length=255,
@@ -402,6 +410,9 @@ class TimelineEntry(models.Model):
         MERGED = "merged", _("Merged")
         RESPONDERS = "responders", _("Responders")
         BRIDGE = "bridge", _("Conference bridge")
+        INCIDENT_TYPE = "incident_type", _("Type changed")
+        PLAY = "play", _("Play ran")
+        TASK = "task", _("Task")
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")

@@ -168,6 +168,8 @@ class IncidentEvent(models.Model):
         SEVERITY_CHANGED = "severity_changed", _("Severity changed")
         ROLE_ASSIGNED = "role_assigned", _("Role assigned")
         RESOLVED = "resolved", _("Resolved")
+        TYPE_CHANGED = "type_changed", _("Type changed")
+        PLAY_RAN = "play_ran", _("Play ran")
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events", verbose_name=_("incident"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
