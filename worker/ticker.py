@@ -6,7 +6,7 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import escalation, events, heartbeat, notices
+from incidents import escalation, events, heartbeat, notices, swap_notices
 from worker import followups
 
 
@@ -18,6 +18,7 @@ def tick(now=None):
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
     handed += heartbeat.tick(now)
+    handed += swap_notices.tick(now)
     handed += notices.tick(now)
     return handed
 

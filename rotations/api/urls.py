@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from rotations.api import views
+from rotations.api import swaps, views
 
 router = SimpleRouter()
 router.register("schedules", views.ScheduleViewSet, basename="schedule")
@@ -10,6 +10,7 @@ router.register("users", views.UserViewSet, basename="user")
 children = SimpleRouter()
 children.register("layers", views.LayerViewSet, basename="schedule-layer")
 children.register("overrides", views.OverrideViewSet, basename="schedule-override")
+children.register("swap-requests", swaps.SwapRequestViewSet, basename="schedule-swap-request")
 
 urlpatterns = [
     path("api/v1/oncall/", views.OnCallView.as_view(), name="oncall"),
