@@ -133,7 +133,7 @@ def override_mine_view(model_admin, request, object_id):
 class SwapRequestAdmin(TeamScopedAdmin, admin.ModelAdmin):
     team_path = "schedule__team"
     list_display = ["requester", "schedule", "start", "end", "state_now", "offered", "taken_by", "created_at"]
-    list_filter = ["state", "schedule"]
+    list_filter = ["state", ("schedule", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["requester", "schedule", "taken_by"]
     search_fields = ["requester__username", "requester__first_name", "requester__last_name", "schedule__name", "note"]
     date_hierarchy = "start"

@@ -277,7 +277,9 @@ def test_the_requester_withdraws_and_the_people_offered_are_told(
     assert "no longer needs cover" in body["subject"]
 
 
-def test_a_request_expires_when_its_shift_starts(settings, http_receiver, frozen, api_for, responder, teammate, schedule):
+def test_a_request_expires_when_its_shift_starts(
+    settings, http_receiver, frozen, api_for, responder, teammate, schedule
+):
     settings.PIQUET_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     webhook(responder, http_receiver)
     swap = ask(api_for(responder), schedule, offered_to=[teammate.pk]).json()
