@@ -192,7 +192,7 @@ class ScheduleAdmin(TeamScopedAdmin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<path:object_id>/override-my-shift/",
+                "<int:object_id>/override-my-shift/",
                 self.admin_site.admin_view(self.override_mine_view),
                 name="rotations_schedule_override_mine",
             ),
