@@ -5,12 +5,13 @@ every tick of the worker expires the open requests whose start has passed, then
 finds the requests not told yet, tells the people concerned in their language
 and time zone (once per request and state: the notice key), and marks them
 told — in one transaction, the rows locked. When nothing is to be told, a tick
-costs one indexed update and one indexed query.
+costs one query (on two indexes).
 """
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -124,10 +125,15 @@ def tell_one(swap, now):
 def tick(now=None):
     """Expire what has started, tell what changed; the worker's ticker calls this. Returns notices written."""
     now = now or timezone.now()
-    swaps.expire_due(now)
-    waiting = list(SwapRequest.objects.filter(told_at__isnull=True).order_by("pk").values_list("pk", flat=True)[:BATCH])
+    to_expire = Q(state=State.OPEN, start__lte=now)
+    waiting = list(
+        SwapRequest.objects.filter(Q(told_at__isnull=True) | to_expire)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
     if not waiting:
         return 0
+    swaps.expire_due(now)
     written = 0
     with transaction.atomic():
         rows = (
