@@ -142,8 +142,9 @@ class OverridePermissions(TeamPermissions):
     the schedule hand their own shifts: rotations.swaps decides)."""
 
     def has_permission(self, request, view):
-        if getattr(view, "action", None) == "create" and request.user and request.user.is_authenticated:
-            return request.user.has_perm("rotations.view_schedule")
+        creating = getattr(view, "action", None) == "create" and request.user and request.user.is_authenticated
+        if creating and request.user.has_perm("rotations.view_schedule"):
+            return True
         return super().has_permission(request, view)
 
 

@@ -221,6 +221,23 @@ def test_an_accepted_request_makes_the_override_and_tells_both_and_the_team_mana
     assert SwapRequest.objects.get().told_state == "accepted"
 
 
+def test_on_a_schedule_of_no_team_the_managers_are_told_of_an_accepted_request(
+    settings, http_receiver, api_for, responder, teammate, manager, schedule
+):
+    settings.PIQUET_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    schedule.team = None
+    schedule.save(update_fields=["team"])
+    webhook(manager, http_receiver)
+    swap = ask(api_for(responder), schedule, offered_to=[teammate.pk]).json()
+    assert api_for(teammate).post(swaps_url(schedule, swap["id"], "accept")).status_code == 200
+
+    send_notices()
+
+    [(path, body)] = received(http_receiver)
+    assert path == "mona"
+    assert "Théo Teammate covers Rita Responder on Platform" in body["subject"]
+
+
 def test_a_request_to_the_whole_rotation_is_told_to_everyone_else_on_it(
     settings, http_receiver, api_for, responder, teammate, cat, schedule
 ):
