@@ -18,7 +18,14 @@ from django.utils.translation import ngettext
 import rotations.admin_policies  # noqa: F401  (registers the escalation policy admin)
 from people.teams import TeamScopedAdmin, TeamScopedInline, is_org_admin, managed_team_ids, visible
 from project.admin import SecretsByNeed
-from rotations import changes, handoffs, oncall, timeline
+from rotations import (
+    admin_swaps,  # registers the swap request admin
+    changes,
+    handoffs,
+    oncall,
+    swaps,
+    timeline,
+)
 from rotations.editors import ParticipantsField, RestrictionsField, describe_restrictions
 from rotations.final_schedule import MAX_WINDOW
 from rotations.models import CalendarFeed, HandoffNote, Layer, Override, Participant, Schedule
@@ -190,7 +197,21 @@ class ScheduleAdmin(TeamScopedAdmin, admin.ModelAdmin):
                 )
             extra_context["timeline"] = timeline.build(schedule, now=now, tz=tz, win=win)
             extra_context["feeds"] = list(schedule.calendar_feeds.all())
+            extra_context["takes_part"] = swaps.takes_part(request.user, schedule)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/override-my-shift/",
+                self.admin_site.admin_view(self.override_mine_view),
+                name="rotations_schedule_override_mine",
+            ),
+            *super().get_urls(),
+        ]
+
+    def override_mine_view(self, request, object_id):
+        return admin_swaps.override_mine_view(self, request, object_id)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Override:

@@ -18,12 +18,14 @@ class RotationsConfig(AppConfig):
             Override,
             Participant,
             Schedule,
+            SwapRequest,
         )
 
         for model in (Schedule, Layer, Participant, Override, EscalationPolicy):
             audit.register(model)
         audit.register(EscalationStep, m2m_fields={"users", "schedules"})
         audit.register(CalendarFeed, mask_fields=["token"])
+        audit.register(SwapRequest, m2m_fields={"offered_to", "declined_by"})
 
         from people import teams
 
@@ -33,6 +35,7 @@ class RotationsConfig(AppConfig):
             (Participant, "layer__schedule__team"),
             (Override, "schedule__team"),
             (CalendarFeed, "schedule__team"),
+            (SwapRequest, "schedule__team"),
             (EscalationPolicy, "team"),
             (EscalationStep, "policy__team"),
         ):

@@ -239,6 +239,86 @@ class Override(models.Model):
             raise ValidationError(errors)
 
 
+class SwapRequest(models.Model):
+    """A participant asks for cover of part of their own shifts; someone offered takes it (an override is made).
+
+    `told_at` is empty while the people concerned have not been told of the current state (a consumer above
+    rotations tells them and fills it in)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        EXPIRED = "expired", _("expired")
+
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="swap_requests", verbose_name=_("schedule")
+    )
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="swap_requests", verbose_name=_("requester")
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"), help_text=_("Exclusive: the request covers [start, end)."))
+    offered_to = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="swap_offers",
+        verbose_name=_("offered to"),
+        help_text=_("The people asked; empty: everyone else on the rotation."),
+    )
+    declined_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("declined by")
+    )
+    note = models.TextField(_("note"), max_length=1000, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
+    override = models.OneToOneField(
+        Override,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="swap_request",
+        verbose_name=_("override"),
+        help_text=_("The override made when the request was accepted."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    told_state = models.CharField(
+        _("last told"), max_length=10, blank=True, editable=False, help_text=_("The state people were last told of.")
+    )
+    told_at = models.DateTimeField(_("told at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("swap request")
+        verbose_name_plural = _("swap requests")
+        indexes = [
+            models.Index(fields=["state", "start"], name="swaprequest_state_start"),
+            models.Index(fields=["id"], condition=Q(told_at__isnull=True), name="swaprequest_to_tell"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="swaprequest_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.requester} · {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M}"
+
+    def current_state(self, now=None):
+        """The state, with an open request whose start has passed counted as expired (before the check sets it)."""
+        if self.state == self.State.OPEN and self.start <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.state
+
+    def get_absolute_url(self):
+        return reverse("admin:rotations_swaprequest_change", args=[self.pk])
+
+
 class CalendarFeed(models.Model):
     """A secret iCalendar URL: the final shifts of one schedule, or of one person across schedules.
 
@@ -359,4 +439,5 @@ __all__ = [
     "Override",
     "Participant",
     "Schedule",
+    "SwapRequest",
 ]

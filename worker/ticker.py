@@ -6,7 +6,7 @@ by the next tick.
 """
 
 from comms import cadence, stakeholders, status_updates
-from incidents import checklist, escalation, events, heartbeat, notices, responders, shift_notices
+from incidents import checklist, escalation, events, heartbeat, notices, responders, shift_notices, swap_notices
 from worker import followups
 
 
@@ -19,10 +19,11 @@ def tick(now=None):
     handed += status_updates.hand_out_fan_outs(now)
     handed += cadence.tick(now)
     handed += heartbeat.tick(now)
-    handed += notices.tick(now)
+    handed += swap_notices.tick(now)
     handed += shift_notices.tick(now)
     handed += responders.tick(now)
     handed += checklist.tick(now)  # reminders of overdue tasks
+    handed += notices.tick(now)  # last: the notices the checks above wrote
     return handed
 
 

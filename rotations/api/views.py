@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from people.api.teams import TeamPermissions, TeamScopedViewSet, visible_parent
 from people.teams import visible
 from project.api import query_instant
-from rotations import oncall
+from rotations import oncall, swaps
 from rotations.api import serializers as s
+from rotations.api.swaps import readable_schedule
 from rotations.final_schedule import MAX_WINDOW, split_gaps
 from rotations.models import Layer, Override, Participant, Schedule
 
@@ -136,11 +137,29 @@ class LayerViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
         )
 
 
+class OverridePermissions(TeamPermissions):
+    """The schedule's managers change its overrides; whoever reads schedules may ask to add one (the people on
+    the schedule hand their own shifts: rotations.swaps decides)."""
+
+    def has_permission(self, request, view):
+        creating = getattr(view, "action", None) == "create" and request.user and request.user.is_authenticated
+        if creating and request.user.has_perm("rotations.view_schedule"):
+            return True
+        return super().has_permission(request, view)
+
+
 class OverrideViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
-    """A schedule's overrides: someone replaces whoever the layers give during [start, end)."""
+    """A schedule's overrides: someone replaces whoever the layers give during [start, end). The people on the
+    schedule may add one handing time where they are on call to someone else on the rotation."""
 
     serializer_class = s.OverrideSerializer
     queryset = Override.objects.none()
+    permission_classes = [OverridePermissions]
+
+    def get_schedule(self):
+        if self.action == "create" and not hasattr(self, "_schedule"):
+            self._schedule = readable_schedule(self.request, self.kwargs["schedule_pk"])
+        return super().get_schedule()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -148,7 +167,15 @@ class OverrideViewSet(ScheduleChildMixin, viewsets.ModelViewSet):
         return Override.objects.filter(schedule=self.get_schedule()).order_by("start", "id")
 
     def perform_create(self, serializer):
-        serializer.save(schedule=self.get_schedule(), created_by=self.request.user)
+        data = serializer.validated_data
+        serializer.instance = swaps.create_override(
+            self.get_schedule(),
+            by=self.request.user,
+            user=data["user"],
+            start=data["start"],
+            end=data["end"],
+            reason=data.get("reason", ""),
+        )
 
 
 class OnCallView(generics.GenericAPIView):
