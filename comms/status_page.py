@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from comms import maintenance
-from comms.models import Phase, StatusPageSettings, StatusUpdate
+from comms.models import Phase, PostIncidentSummary, StatusPageSettings, StatusUpdate
 from comms.stakeholder_messages import render_markdown, status_zone
 from incidents.models import (
     PUBLIC_STATUS_RANK,
@@ -70,6 +70,7 @@ def _attach_updates(incidents, language):
     ):
         by_incident[update.incident_id].append(update)
     impacts = {d.severity: d for d in SeverityDefinition.objects.all()}
+    summaries = {s.incident_id: s for s in PostIncidentSummary.objects.filter(incident__in=[i.pk for i in incidents])}
     zone = status_zone()
     link = reverse("status-incident", args=[0])
     for incident in incidents:
@@ -89,6 +90,8 @@ def _attach_updates(incidents, language):
         incident.state = incident.service.public_status if incident.is_open else OPERATIONAL
         incident.next_update = stamp(incident.next_update_at, zone)
         incident.eta_stamp = stamp(incident.eta, zone)
+        summary = summaries.get(incident.pk)
+        incident.post_incident_summary_html = render_markdown(summary.text) if summary else None
     return incidents
 
 
@@ -160,7 +163,7 @@ def overview(*, now=None, language=None, with_history=False):
     )
     active = list(window.exclude(status=Status.RESOLVED).select_related("service").order_by("-created_at"))
     recent = list(window.filter(status=Status.RESOLVED).select_related("service").order_by("-resolved_at")[:10])
-    _attach_updates(active, language)
+    _attach_updates(active + recent, language)
     all_labels = status_labels()
     labels = {key: escape(value) for key, value in all_labels.items()}
     rows = []
