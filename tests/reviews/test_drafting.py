@@ -77,3 +77,11 @@ def test_the_migration_made_sev1_and_sev2_require_a_review():
 def test_tasks_have_their_own_section_for_now_empty(resolved_incident):
     assert drafting._tasks_section(resolved_incident) == ([], [])
     assert Review.objects.get(incident=resolved_incident).record["tasks"] == []
+
+
+def test_the_hourly_reminder_schedule_is_registered():
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="reviews: remind overdue action items")
+    assert schedule.func == "reviews.tasks.remind_overdue_action_items"
+    assert schedule.schedule_type == Schedule.HOURLY
