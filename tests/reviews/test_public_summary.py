@@ -57,7 +57,7 @@ def test_a_published_review_without_public_summary_adds_nothing(public_incident,
     api.patch(url, {"state": "in_review"}, format="json")
     api.patch(url, {"state": "published"}, format="json")
     assert Review.objects.get().is_published
-    index, detail, resolved = pages(client, public_incident)
+    _index, detail, resolved = pages(client, public_incident)
     assert "Post-incident summary" not in detail and resolved["post_incident_summary"] is None
 
 

@@ -72,9 +72,8 @@ def test_the_owners_own_date_and_language_count(item, teammate, monkeypatch):
     monkeypatch.setattr(notices, "speaking_to", lambda user: spoken.append(user) or speaking_to(user))
     Profile.objects.create(user=teammate, language="fr", time_zone="Pacific/Kiritimati")  # UTC+14
     # 23:00 UTC on the due date is already the next day in Kiritimati: overdue there.
-    with time_machine.travel(dt.datetime(2026, 12, 9, 23, 0, tzinfo=dt.UTC), tick=False):
-        with transaction.atomic():
-            assert reminders.remind_overdue() == 1
+    with time_machine.travel(dt.datetime(2026, 12, 9, 23, 0, tzinfo=dt.UTC), tick=False), transaction.atomic():
+        assert reminders.remind_overdue() == 1
     notice = Notice.objects.get()
     assert notice.key.endswith(":2026-12-10")
     assert spoken == [teammate]  # written in the owner's language
