@@ -4,6 +4,7 @@ buttons, the record read-only, exports, and release windows proposed by contribu
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -91,9 +92,14 @@ def _may_write(request, review):
     return request.user.has_perm("reviews.change_review") and (review is None or not review.is_published)
 
 
+# "tracker.example/OPS-7" means https://tracker.example/OPS-7.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class ActionItemInline(admin.TabularInline):
     model = ActionItem
     extra = 1
+    formfield_overrides = URL_FIELDS
     fields = ["title", "owner", "due", "ticket_url", "status"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -312,6 +318,7 @@ class ActionItemAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "review__incident__service"]
     search_fields = ["title", "=review__incident__number"]
     raw_id_fields = ["review"]
+    formfield_overrides = URL_FIELDS
     fields = ["review", "title", "owner", "due", "ticket_url", "status", "done_at"]
     readonly_fields = ["done_at"]
 
