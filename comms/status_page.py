@@ -59,7 +59,9 @@ def public_incidents():
     """Incidents that have at least one public status update: only a person (or a service's opt-in) puts one there."""
 
     public = StatusUpdate.objects.filter(incident=OuterRef("pk"), public=True)
-    return Incident.objects.filter(Exists(public))
+    # The post-incident summary comes with the incident (comms.post_incident): no query more per page.
+    summary = PostIncidentSummary.objects.filter(incident=OuterRef("pk")).values("text")[:1]
+    return Incident.objects.filter(Exists(public)).annotate(post_incident_summary_text=Subquery(summary))
 
 
 def _attach_updates(incidents, language):
@@ -70,7 +72,6 @@ def _attach_updates(incidents, language):
     ):
         by_incident[update.incident_id].append(update)
     impacts = {d.severity: d for d in SeverityDefinition.objects.all()}
-    summaries = {s.incident_id: s for s in PostIncidentSummary.objects.filter(incident__in=[i.pk for i in incidents])}
     zone = status_zone()
     link = reverse("status-incident", args=[0])
     for incident in incidents:
@@ -90,8 +91,8 @@ def _attach_updates(incidents, language):
         incident.state = incident.service.public_status if incident.is_open else OPERATIONAL
         incident.next_update = stamp(incident.next_update_at, zone)
         incident.eta_stamp = stamp(incident.eta, zone)
-        summary = summaries.get(incident.pk)
-        incident.post_incident_summary_html = render_markdown(summary.text) if summary else None
+        summary = getattr(incident, "post_incident_summary_text", None)
+        incident.post_incident_summary_html = render_markdown(summary) if summary else None
     return incidents
 
 
