@@ -4,8 +4,8 @@ buttons, the record read-only, exports, and release windows proposed by contribu
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db import models
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse

@@ -110,7 +110,7 @@ class IncidentReviewMarkdownView(generics.GenericAPIView):
     queryset = Review.objects.all()
     serializer_class = s.ReviewSerializer
 
-    @extend_schema(responses={(200, "text/markdown"): OpenApiTypes.STR})
+    @extend_schema(operation_id="incident_review_markdown", responses={(200, "text/markdown"): OpenApiTypes.STR})
     def get(self, request, incident_pk):
         review = _review_of(_visible_incident(request, incident_pk))
         response = HttpResponse(export.as_markdown(review), content_type="text/markdown; charset=utf-8")

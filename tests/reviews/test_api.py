@@ -148,3 +148,26 @@ def test_another_teams_incident_has_no_review_for_outsiders_of_the_team(api_for,
     assert api_for(teammate).get("/api/v1/reviews/").json()["count"] == 1
     nobody = UserFactory(username="nina", roles=["Responders"])
     assert api_for(nobody).get(f"/api/v1/incidents/{incident.pk}/review.md").status_code == 404
+
+
+BIG = 99_999_999_999_999_999_999_999
+
+
+def test_out_of_range_ids_are_answered_like_unknown_ones(api_for, manager, service):
+    api = api_for(manager)
+    api.raise_request_exception = False
+    incident = IncidentFactory(service=service)
+    review = api.post(review_url(incident)).json()
+    probes = [
+        ("get", f"/api/v1/reviews/?service={BIG}&team={BIG}", None),
+        ("get", f"/api/v1/reviews/{BIG}/", None),
+        ("post", f"/api/v1/reviews/{BIG}/approve/", None),
+        ("get", f"/api/v1/action-items/?owner={BIG}&service={BIG}&team={BIG}", None),
+        ("post", "/api/v1/action-items/", {"review": BIG, "title": "t", "owner": BIG, "due": "2026-12-01"}),
+        ("patch", review_url(incident), {"reviewers": [BIG], "contributing_deployments": [BIG]}),
+        ("get", f"/api/v1/incidents/{BIG}/review.md", None),
+    ]
+    for method, url, body in probes:
+        response = getattr(api, method)(url, body, format="json") if body else getattr(api, method)(url)
+        assert response.status_code < 500, (url, response.status_code)
+    assert review["state"] == "draft"
