@@ -3,10 +3,12 @@ buttons, the record read-only, exports, and release windows proposed by contribu
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -44,6 +46,20 @@ def people():
     )
 
 
+PEOPLE_PER_PAGE = 20
+
+
+class PersonAutocomplete(AutocompleteSelect):
+    """The admin's autocomplete, asking the review admin for people (Responders may not read the user admin)."""
+
+    def get_url(self):
+        return reverse("admin:reviews_review_people")
+
+
+def person_field(db_field, admin_site, label):
+    return PersonChoiceField(queryset=people(), label=label, widget=PersonAutocomplete(db_field, admin_site))
+
+
 class ReviewForm(forms.ModelForm):
     class Meta:
         model = Review
@@ -72,7 +88,7 @@ class ApprovalInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "reviewer":
-            return PersonChoiceField(queryset=people(), label=_("reviewer"))
+            return person_field(db_field, self.admin_site, _("reviewer"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
@@ -104,7 +120,7 @@ class ActionItemInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner":
-            return PersonChoiceField(queryset=people(), label=_("owner"))
+            return person_field(db_field, self.admin_site, _("owner"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -247,6 +263,7 @@ class ReviewAdmin(admin.ModelAdmin):
             path("<int:pk>/state/", self.admin_site.admin_view(self.state_view), name="reviews_review_state"),
             path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name="reviews_review_approve"),
             path("<int:pk>/print/", self.admin_site.admin_view(self.print_view), name="reviews_review_print"),
+            path("people/", self.admin_site.admin_view(self.people_view), name="reviews_review_people"),
             *super().get_urls(),
         ]
 
@@ -289,6 +306,29 @@ class ReviewAdmin(admin.ModelAdmin):
             self.log_change(request, review, "approved")
         return self._back(review)
 
+    def people_view(self, request):
+        """Reviewers and owners to choose from, as the admin's autocomplete (Select2) reads them."""
+        if not (request.user.has_perm("reviews.change_review") or request.user.has_perm("reviews.change_actionitem")):
+            raise PermissionDenied
+        term = request.GET.get("term", "")[:100].strip()
+        found = people()
+        for word in term.split()[:5]:
+            found = found.filter(
+                Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            )
+        try:
+            page = max(1, min(int(request.GET.get("page", "1")), 1000))
+        except ValueError:
+            page = 1
+        start = (page - 1) * PEOPLE_PER_PAGE
+        rows = list(found[start : start + PEOPLE_PER_PAGE + 1])
+        return JsonResponse(
+            {
+                "results": [{"id": str(user.pk), "text": display_name(user)} for user in rows[:PEOPLE_PER_PAGE]],
+                "pagination": {"more": len(rows) > PEOPLE_PER_PAGE},
+            }
+        )
+
     def print_view(self, request, pk):
         review = self._review(request, pk)
         context = {
@@ -327,7 +367,7 @@ class ActionItemAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner":
-            return PersonChoiceField(queryset=people(), label=_("owner"))
+            return person_field(db_field, self.admin_site, _("owner"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("owner"), ordering="owner__last_name")

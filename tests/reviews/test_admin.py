@@ -194,3 +194,18 @@ def test_action_item_list_filters_without_n_plus_one(client, manager, teammate, 
         page = client.get(url + f"?overdue=yes&status=open&owner__id__exact={teammate.pk}").content.decode()
     assert page.count("Item ") >= 5
     assert client.get(reverse("admin:reviews_review_changelist") + "?state=draft").status_code == 200
+
+
+def test_reviewers_and_owners_are_chosen_by_autocomplete_that_responders_may_use(
+    client, responder, teammate, stakeholder, resolved_incident
+):
+    review = Review.objects.get(incident=resolved_incident)
+    client.force_login(responder)
+    page = client.get(change_url(review)).content.decode()
+    people_url = reverse("admin:reviews_review_people")
+    assert f'data-ajax--url="{people_url}"' in page
+    found = client.get(people_url, {"term": "théo"}).json()
+    assert found["results"] == [{"id": str(teammate.pk), "text": "Théo Teammate"}]
+    assert client.get(people_url, {"term": "x", "page": "abc"}).status_code == 200
+    client.force_login(stakeholder)
+    assert client.get(people_url).status_code == 403
