@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from comms import post_incident
 from incidents.admin_incident import instant, person
 from people.models import display_name
 from releases.models import Deployment
@@ -257,6 +258,16 @@ class ReviewAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if public_changed and obj.is_published:
             workflow.set_public_summary(obj, text=obj.public_summary)
+
+    def delete_model(self, request, obj):
+        # What the status page said about it goes with the review.
+        post_incident.withdraw_summary(obj.incident)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for review in queryset.select_related("incident"):
+            post_incident.withdraw_summary(review.incident)
+        super().delete_queryset(request, queryset)
 
     def get_urls(self):
         return [

@@ -70,3 +70,22 @@ def test_the_summary_is_sanitised(public_incident, api_for, manager, client):
     detail = client.get(f"/status/incidents/{public_incident.number}/").content.decode()
     assert "<script>alert(1)</script>" not in detail
     assert "<strong>now</strong>" in detail
+
+
+def test_deleting_a_published_review_takes_its_summary_off_the_status_page(public_incident, api_for, manager, client):
+    from django.urls import reverse
+
+    url = f"/api/v1/incidents/{public_incident.pk}/review/"
+    api = api_for(manager)
+    api.patch(url, {"public_summary": SUMMARY}, format="json")
+    api.patch(url, {"state": "in_review"}, format="json")
+    api.patch(url, {"state": "published"}, format="json")
+    page = f"/status/incidents/{public_incident.number}/"
+    assert "Post-incident summary" in client.get(page).content.decode()
+    review = Review.objects.get()
+    admin = type(client)()
+    admin.force_login(manager)
+    response = admin.post(reverse("admin:reviews_review_delete", args=[review.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Review.objects.exists()
+    assert "Post-incident summary" not in client.get(page).content.decode()
