@@ -258,6 +258,8 @@ class ReviewAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if public_changed and obj.is_published:
             workflow.set_public_summary(obj, text=obj.public_summary)
+        if change and set(form.changed_data) & {name for name, _label in Review.SECTIONS}:
+            workflow.sections_changed(obj)
 
     def delete_model(self, request, obj):
         # What the status page said about it goes with the review.

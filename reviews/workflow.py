@@ -134,7 +134,14 @@ def update_sections(review, *, values):
     for name in changed:
         setattr(review, name, values[name])
     review.save(update_fields=changed)
+    sections_changed(review)
     return review
+
+
+def sections_changed(review):
+    """The text changed: approvals given in review were for another text, the reviewers approve again."""
+    if review.state == State.IN_REVIEW:
+        review.approvals.exclude(approved_at=None).update(approved_at=None)
 
 
 def recorded_deployment_ids(review):

@@ -60,6 +60,10 @@ def test_publishing_needs_every_reviewers_approval_or_a_manager(
     # Someone who was not named cannot approve.
     assert api.post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 403
     assert api_for(teammate).post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 200
+    # The text changes in review: what the teammate approved is gone, they approve again.
+    edited = api.patch(url, {"lessons": "Defaults are configuration too."}, format="json").json()
+    assert not any(a["approved_at"] for a in edited["approvals"])
+    assert api_for(teammate).post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 200
     assert api.patch(url, {"state": "published"}, format="json").status_code == 400  # the manager has not approved
     assert api_for(manager).post(f"/api/v1/reviews/{review.pk}/approve/").status_code == 200
     published = api.patch(url, {"state": "published"}, format="json")
