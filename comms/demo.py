@@ -18,6 +18,7 @@ def load(*, stdout, admin):
                 "inform_stakeholders": default.inform_stakeholders,
                 "update_cadence_minutes": default.update_cadence_minutes,
                 "required_roles": default.required_roles,
+                "requires_review": default.requires_review,
             },
         )
     for purpose, texts in DEFAULT_TEMPLATES.items():

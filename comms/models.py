@@ -405,3 +405,24 @@ class UpdateCadence(models.Model):
 
     def __str__(self):
         return f"#{self.incident.number} due {self.due_at}"
+
+
+class PostIncidentSummary(models.Model):
+    """What the public status page says about an incident once its review is published: written for the
+    public by a person, never the review's internal text. Set and withdrawn through comms.post_incident."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="post_incident_summary",
+        verbose_name=_("incident"),
+    )
+    text = models.TextField(_("text"), help_text=_("Plain text or Markdown, shown as sanitised HTML."))
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("post-incident summary")
+        verbose_name_plural = _("post-incident summaries")
+
+    def __str__(self):
+        return f"#{self.incident_id}"

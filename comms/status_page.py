@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from comms import maintenance
-from comms.models import Phase, StatusPageSettings, StatusUpdate
+from comms.models import Phase, PostIncidentSummary, StatusPageSettings, StatusUpdate
 from comms.stakeholder_messages import render_markdown, status_zone
 from incidents.models import (
     PUBLIC_STATUS_RANK,
@@ -59,7 +59,9 @@ def public_incidents():
     """Incidents that have at least one public status update: only a person (or a service's opt-in) puts one there."""
 
     public = StatusUpdate.objects.filter(incident=OuterRef("pk"), public=True)
-    return Incident.objects.filter(Exists(public))
+    # The post-incident summary comes with the incident (comms.post_incident): no query more per page.
+    summary = PostIncidentSummary.objects.filter(incident=OuterRef("pk")).values("text")[:1]
+    return Incident.objects.filter(Exists(public)).annotate(post_incident_summary_text=Subquery(summary))
 
 
 def _attach_updates(incidents, language):
@@ -89,6 +91,8 @@ def _attach_updates(incidents, language):
         incident.state = incident.service.public_status if incident.is_open else OPERATIONAL
         incident.next_update = stamp(incident.next_update_at, zone)
         incident.eta_stamp = stamp(incident.eta, zone)
+        summary = getattr(incident, "post_incident_summary_text", None)
+        incident.post_incident_summary_html = render_markdown(summary) if summary else None
     return incidents
 
 
@@ -160,7 +164,7 @@ def overview(*, now=None, language=None, with_history=False):
     )
     active = list(window.exclude(status=Status.RESOLVED).select_related("service").order_by("-created_at"))
     recent = list(window.filter(status=Status.RESOLVED).select_related("service").order_by("-resolved_at")[:10])
-    _attach_updates(active, language)
+    _attach_updates(active + recent, language)
     all_labels = status_labels()
     labels = {key: escape(value) for key, value in all_labels.items()}
     rows = []

@@ -329,6 +329,7 @@ class SeverityDefinitionForm(forms.ModelForm):
             "inform_stakeholders",
             "update_cadence_minutes",
             "required_roles",
+            "requires_review",
         ]
 
 
@@ -341,8 +342,9 @@ class SeverityDefinitionAdmin(admin.ModelAdmin):
         "inform_stakeholders",
         "update_cadence_minutes",
         "roles_display",
+        "requires_review",
     ]
-    list_filter = ["inform_stakeholders"]
+    list_filter = ["inform_stakeholders", "requires_review"]
     search_fields = ["severity", "description"]
 
     @admin.display(description=_("description"), ordering="description")

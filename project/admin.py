@@ -11,9 +11,9 @@ from project import sso
 from project.passwords import LoginForm
 from project.roles import MANAGERS, is_plumbing, managers_open
 
-# The apps in the order people use them: work incidents, keep schedules, plan releases, tell stakeholders,
-# look after people; then whatever else is installed, by name.
-APP_ORDER = ("incidents", "rotations", "releases", "comms", "people", "auth", "auditlog")
+# The apps in the order people use them: work incidents, review them, keep schedules, plan releases, tell
+# stakeholders, look after people; then whatever else is installed, by name.
+APP_ORDER = ("incidents", "reviews", "rotations", "releases", "comms", "people", "auth", "auditlog")
 SYSTEM = "system"
 
 

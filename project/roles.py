@@ -12,11 +12,14 @@ STAKEHOLDERS = "Stakeholders"
 ROLE_NAMES = (MANAGERS, RESPONDERS, STAKEHOLDERS)
 
 # Our apps: Managers and Responders read their models (but for plumbing and records, below).
-PIQUET_APPS = ("people", "incidents", "rotations", "comms", "releases")
+PIQUET_APPS = ("people", "incidents", "rotations", "comms", "releases", "reviews")
 
 # (app_label, model) pairs responders may change: they work incidents.
 RESPONDER_MODELS = {
     ("incidents", "incident"): ("add", "change"),
+    # They write the reviews of the incidents they see, and follow up on the action items.
+    ("reviews", "review"): ("add", "change"),
+    ("reviews", "actionitem"): ("add", "change", "delete"),
 }
 
 # Manager-owned configuration: everything in these apps but the incident log (and the records, below).
@@ -45,7 +48,8 @@ RECORDS = {
 # The incident page's note form and the API's POST of a note are allowed by this one.
 NOTE_PERMISSION = ("incidents", "add_timelineentry")
 
-# Stakeholders read incidents and the updates written for them (and who leads, above); nothing else.
+# Stakeholders read incidents and the updates written for them (and who leads, above); nothing else: no review
+# (its published public summary reaches them on the status page).
 STAKEHOLDER_MODELS = {("incidents", "incident"), ("comms", "statusupdate")}
 
 

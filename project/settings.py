@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "incidents",
     "comms",
     "releases",
+    "reviews",
     "worker",
 ]
 

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("rotations.urls")),
     path("", include("comms.urls")),
     path("", include("releases.urls")),
+    path("", include("reviews.urls")),
 ]

@@ -10,6 +10,7 @@ from comms import follow as comms
 from incidents import events, plays
 from incidents.models import IncidentEvent
 from releases import deployments
+from reviews import drafting
 
 TASK = "worker.tasks.follow_up"
 Kind = IncidentEvent.Kind
@@ -31,6 +32,10 @@ def final_update_prompt(event):
     comms.incident_resolved(event.incident_id)
 
 
+def review_draft(event):
+    drafting.create_for(event.incident_id)
+
+
 def role_notice(event):
     data = event.data
     comms.role_assigned(event.incident_id, role=data["role"], user_id=data["user"], key=f"role:{event.pk}")
@@ -50,7 +55,7 @@ FOLLOWERS = {
     Kind.TYPE_CHANGED: (matching_plays,),
     Kind.PLAY_RAN: (play_stakeholders,),
     Kind.ROLE_ASSIGNED: (role_notice,),
-    Kind.RESOLVED: (final_update_prompt,),
+    Kind.RESOLVED: (final_update_prompt, review_draft),
 }
 
 

@@ -217,6 +217,7 @@ class PublicStatusView(APIView):
                     for row in data["services"]
                 ],
                 "incidents": [_incident_json(i) for i in data["active"]],
+                "recently_resolved": [_incident_json(i) for i in data["recent"]],
                 "scheduled_maintenance": [
                     {
                         "name": item["name"],
@@ -255,4 +256,8 @@ def _incident_json(incident):
             }
             for u in incident.public_updates
         ],
+        # Set once the incident's review is published with a summary for the public (comms.post_incident).
+        "post_incident_summary": (
+            str(incident.post_incident_summary_html) if incident.post_incident_summary_html is not None else None
+        ),
     }

@@ -76,6 +76,11 @@ class SeverityDefinition(models.Model):
         blank=True,
         help_text=_("Roles an incident of this severity must have filled (commander, communications, scribe)."),
     )
+    requires_review = models.BooleanField(
+        _("requires a review"),
+        default=False,
+        help_text=_("A post-incident review is drafted from the record when an incident of this severity is resolved."),
+    )
 
     class Meta:
         ordering = ["severity"]
@@ -124,6 +129,7 @@ class SeverityDefinition(models.Model):
             inform_stakeholders=inform,
             update_cadence_minutes=cadence,
             required_roles=roles,
+            requires_review=severity in (Severity.SEV1, Severity.SEV2),
         )
 
 

@@ -16,7 +16,7 @@ from tests.rotations.factories import LayerFactory, ScheduleFactory
 pytestmark = pytest.mark.django_db
 
 LONG_AGO = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
-APPS_IN_ORDER = ["incidents", "rotations", "releases", "comms", "people"]
+APPS_IN_ORDER = ["incidents", "reviews", "rotations", "releases", "comms", "people"]
 PLUMBING_PAGES = [
     "admin:authtoken_tokenproxy_changelist",
     "admin:django_q_schedule_changelist",
