@@ -234,6 +234,9 @@ SPECTACULAR_SETTINGS = {
         "RuleUrgencyEnum": "people.models.NotificationRule.Urgency",
         "IncidentTypeEnum": "incidents.models.IncidentType",
         "IncidentTaskStateEnum": "incidents.models.IncidentTask.State",
+        "ResponderRequestStateEnum": "incidents.models.ResponderRequest.State",
+        "SwapRequestStateEnum": "rotations.models.SwapRequest.State",
+        "ReviewStateEnum": "reviews.models.Review.State",
     },
 }
 

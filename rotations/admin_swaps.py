@@ -171,8 +171,9 @@ class SwapRequestAdmin(TeamScopedAdmin, admin.ModelAdmin):
         return ", ".join(_person_label(u) for u in obj.declined_by.all()) or "—"
 
     def has_add_permission(self, request):
-        # Anyone on a rotation asks for cover, through the form below.
-        return self.has_view_permission(request) and Participant.objects.filter(user=request.user).exists()
+        # Anyone on a rotation asks for cover, through the form below; it refuses time that is not theirs. (Not
+        # asked here whether they are on one: this runs for the side bar of every admin page.)
+        return self.has_view_permission(request)
 
     def has_change_permission(self, request, obj=None):
         return False  # the state changes by the buttons only
@@ -185,7 +186,7 @@ class SwapRequestAdmin(TeamScopedAdmin, admin.ModelAdmin):
         ]
 
     def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
+        if not self.has_add_permission(request) or not Participant.objects.filter(user=request.user).exists():
             raise PermissionDenied
         initial = {"schedule": request.GET.get("schedule")} if request.GET.get("schedule", "").isdigit() else {}
         form = AskForm(request.POST or None, user=request.user, initial=initial)
