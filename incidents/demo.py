@@ -1,6 +1,6 @@
 """Demo data for incidents: the "Website" service, its two integrations and its call chain."""
 
-from incidents.models import Integration, Service
+from incidents.models import IncidentRole, Integration, Play, PlayTask, Service
 from people.models import Team, TeamMembership
 from rotations.models import EscalationPolicy, EscalationStep, Schedule
 
@@ -34,6 +34,37 @@ def load(*, stdout, admin):
         website.escalation_policy = policy
         website.save(update_fields=["escalation_policy"])
     _platform_team(website, policy, admin, stdout)
+    _major_outage_play(website, stdout)
+
+
+MAJOR_OUTAGE_TASKS = (
+    ("Open the bridge and say who leads", "commander", 5, True),
+    ("Check the deployments of the last 24 hours", "commander", 10, True),
+    ("Post a first public update", "communications", 15, True),
+    ("Tell support what to answer customers", "communications", 30, False),
+)
+
+
+def _major_outage_play(website, stdout):
+    """A written process for the worst incidents of the website: it runs by itself on every SEV1."""
+    play, created = Play.objects.get_or_create(
+        name="Major outage",
+        defaults={
+            "severities": ["SEV1"],
+            "incident_types": [],
+            "roles": [IncidentRole.Role.COMMANDER, IncidentRole.Role.COMMUNICATIONS],
+            "bridge_url": "https://meet.example.com/major-outage",
+            "team": website.team,
+        },
+    )
+    if not created:
+        return
+    play.services.add(website)
+    for position, (title, role, due, required) in enumerate(MAJOR_OUTAGE_TASKS, start=1):
+        PlayTask.objects.create(
+            play=play, position=position, title=title, role=role, due_minutes=due, required=required
+        )
+    stdout.write("Play: Major outage (runs on every SEV1 of Website: 4 tasks, a commander, a bridge)")
 
 
 def _platform_team(website, policy, admin, stdout):

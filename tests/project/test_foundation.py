@@ -110,6 +110,13 @@ def test_load_demo_runs_once_and_prints_a_working_curl(db, capsys):
     members = set(website.team.memberships.values_list("user__username", "role"))
     assert ("admin", "manager") in members and len(members) > 1
     assert website.support_hours and website.time_zone == "Europe/Zurich"
+    # A written process for the website's SEV1s: the play fits them, not a SEV3.
+    from incidents.models import Incident, Play
+
+    play = Play.objects.get(name="Major outage")
+    assert play.team == website.team and play.tasks.filter(required=True).count() == 3
+    assert play in Play.objects.for_incident(Incident(service=website, severity="SEV1"))
+    assert play not in Play.objects.for_incident(Incident(service=website, severity="SEV3"))
     out = capsys.readouterr().out
     assert "Demo data already loaded." in out
     call_command("welcome")
