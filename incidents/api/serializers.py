@@ -83,6 +83,10 @@ class IncidentSerializer(serializers.ModelSerializer):
     service = ServiceSummarySerializer(read_only=True)
     acknowledged_by = UserSummarySerializer(read_only=True, allow_null=True)
     resolved_by = UserSummarySerializer(read_only=True, allow_null=True)
+    # Declared: a read-only field built from the model loses `allow_blank`, and the schema would then promise
+    # a type and a link that an incident without them does not have.
+    incident_type = serializers.ChoiceField(choices=IncidentType.choices, allow_blank=True, read_only=True)
+    bridge_url = serializers.CharField(read_only=True, help_text=Incident._meta.get_field("bridge_url").help_text)
 
     class Meta:
         model = Incident

@@ -23,7 +23,8 @@ READER = ["incidents.view_incident"]
 class IncidentTaskSerializer(serializers.ModelSerializer):
     assignee = UserSummarySerializer(read_only=True, allow_null=True)
     done_by = UserSummarySerializer(read_only=True, allow_null=True)
-    play = serializers.CharField(source="run.play_name", read_only=True, default=None)
+    play = serializers.CharField(source="run.play_name", read_only=True, allow_null=True, default=None)
+    role = serializers.ChoiceField(choices=IncidentRole.Role.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = IncidentTask

@@ -15,7 +15,7 @@ from rotations.restrictions import ScheduleError
 
 class HandoffNoteSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    handed_to = UserSummarySerializer(read_only=True)
+    handed_to = UserSummarySerializer(read_only=True, allow_null=True)
     text = serializers.CharField(max_length=MAX_HANDOFF_NOTE_LENGTH, help_text="What the next person should know.")
 
     class Meta:
