@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.test import Client
 
 from project.roles import MANAGERS, RESPONDERS, STAKEHOLDERS
+from tests.conftest import require_postgres
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,27 @@ def test_settings_refuse_to_start_without_secret_key_unless_debug(tmp_path):
     env["DEBUG"] = "1"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_postgresql_connections_prepare_their_statements_unless_told_not_to():
+    code = "from project.settings import DATABASES; print(DATABASES['default'].get('OPTIONS', {}))"
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "1", "DATABASE_URL": "postgres://piquet@db.example:5432/piquet"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "{'server_side_binding': True, 'prepare_threshold': 5}", result.stderr
+    env["PIQUET_DB_PREPARED_STATEMENTS"] = "0"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "{}", result.stderr
+
+
+def test_postgresql_connections_in_use_prepare_their_statements(db):
+    from django.db import connection
+
+    require_postgres()
+    with connection.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute("SELECT 1 + %s", [1])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["SELECT 1 + $1%"])
+        assert cursor.fetchone()[0] == 1
 
 
 def test_load_demo_runs_once_and_prints_a_working_curl(db, capsys):
