@@ -62,6 +62,11 @@ def _next_number():
     return row[0]
 
 
+def _give_back_number():
+    """Undo `_next_number()` on SQLite, whose write lock kept every other writer out since."""
+    IncidentCounter.objects.filter(pk=1).update(value=F("value") - 1)
+
+
 def _numbering_sql():
     quote = connection.ops.quote_name
     counter, table = quote(IncidentCounter._meta.db_table), quote(Incident._meta.db_table)
@@ -101,12 +106,7 @@ def _numbered(incident, numbers):
 
 def lock_open(service, dedup_key):
     """The service's open incident with this key, row-locked, or None (at most one exists)."""
-    found = (
-        Incident.objects.select_for_update()
-        .filter(service=service, dedup_key=dedup_key)
-        .exclude(status=Status.RESOLVED)
-        .order_by()[:1]
-    )
+    found = Incident.objects.select_for_update().filter(service=service, dedup_key=dedup_key).open().order_by()[:1]
     return next(iter(found), None)
 
 
@@ -178,7 +178,14 @@ def open_or_join(
         alert_count=alert_count,
         last_alert_at=now if alert_count else None,
     )
+    # SQLite has one writer at a time, and this transaction is it from its first write: the number can be taken
+    # first and written with the row (one statement less), and given back if the row is not written.
+    numbered_first = connection.vendor == "sqlite"
+    if numbered_first:
+        incident.number = _next_number()
     if not insert_unless_taken(incident):
+        if numbered_first:
+            _give_back_number()
         # A concurrent creator's incident holds the key: join it.
         incident = lock_open(service, dedup_key)
         if incident is None:
@@ -211,7 +218,8 @@ def open_or_join(
             at=now,
         )
         _started(incident, now=now)
-        _number(incident)  # the block's last write: on PostgreSQL in its statement
+        if not numbered_first:
+            _number(incident)  # the block's last write: on PostgreSQL in its statement
     logger.info(
         "incident triggered number=%s service=%s dedup_key=%s severity=%s",
         incident.number,
@@ -233,9 +241,9 @@ def join_open(service, dedup_key, *, at, count=1):
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET alert_count = alert_count + %s, last_alert_at = %s "  # noqa: S608 (no user input)
-            "WHERE service_id = %s AND dedup_key = %s AND status <> %s "
+            "WHERE service_id = %s AND dedup_key = %s AND NOT (status = 'resolved') "  # see IncidentQuerySet.open
             "RETURNING id, number, status, alert_count",
-            [count, connection.ops.adapt_datetimefield_value(at), service.pk, dedup_key, Status.RESOLVED],
+            [count, connection.ops.adapt_datetimefield_value(at), service.pk, dedup_key],
         )
         row = cursor.fetchone()
     if row is None:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
-from incidents.models import Incident, Status
+from incidents.models import Incident
 from releases.models import FreezeException, ReleaseWindow
 
 
@@ -33,7 +33,7 @@ def _sql(name):
             f"OR w.id IN (SELECT n.releasewindow_id FROM {window_services} n WHERE n.service_id = %s)) ORDER BY w.id"
         ),
         "open_incident_ids": (
-            f"SELECT i.id FROM {_table(Incident)} i WHERE i.service_id = %s AND i.status <> %s "  # noqa: S608 (table names from the models)
+            f"SELECT i.id FROM {_table(Incident)} i WHERE i.service_id = %s AND NOT (i.status = 'resolved') "  # noqa: S608 (table names from the models)
             "AND i.severity IN ({severities}) ORDER BY i.number"
         ),
         "current_exception_ids": (
@@ -68,7 +68,7 @@ def open_incident_ids(service_id, severities):
     if not severities:
         return []
     sql = _sql("open_incident_ids").replace("{severities}", ", ".join(["%s"] * len(severities)))
-    return [row[0] for row in _rows(sql, [service_id, Status.RESOLVED, *severities])]
+    return [row[0] for row in _rows(sql, [service_id, *severities])]
 
 
 def current_exception_ids(service_id, at):
