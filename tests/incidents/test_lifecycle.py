@@ -137,6 +137,25 @@ def test_a_new_incident_is_numbered_even_without_a_counter_row_and_on_postgresql
         # The incident; then its timeline entries, escalation, event and number (the chain is cached).
         statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
         assert len(statements) == 2, statements
+    else:
+        # The number, then the incident with it; then its timeline entries, escalation and event: no UPDATE of it.
+        assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "incidents_incident"')]
     assert Escalation.objects.filter(incident=second).count() == 1
     assert IncidentEvent.objects.filter(incident=second).count() == 1
     assert TimelineEntry.objects.filter(incident=second).count() == 2
+
+
+def test_a_trigger_that_finds_its_key_taken_joins_and_takes_no_number(service):
+    from django.db import transaction
+
+    from incidents.models import IncidentCounter
+
+    first = IncidentFactory(service=service, dedup_key="disk")
+    with transaction.atomic():
+        # As a creator that raced another: the key's open incident exists, the lookup was skipped.
+        joined, created = lifecycle.open_or_join(
+            service=service, dedup_key="disk", title="Disk full", severity="SEV2", look_first=False
+        )
+    assert (joined.pk, created) == (first.pk, False)
+    assert IncidentCounter.objects.get(pk=1).value == first.number
+    assert IncidentFactory(service=service).number == first.number + 1
