@@ -139,11 +139,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     # WAL: readers never wait for the writer, and a commit costs one fsync.
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
+    # Writers take turns through a lock file instead of polling SQLite's lock (see project/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "project.sqlite3"
 else:
-    # Keep connections open: the ORM broker polls often. No health check before
-    # each request: it costs a round trip on every alert; after a database
-    # restart each process fails one request (senders retry) and reconnects.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     # Prepared statements: each connection parses and plans a statement it keeps running once (psycopg
     # prepares it at its fifth run), which halves the database's work for a new incident. A pooler that
     # cannot keep them (PgBouncer in transaction mode before 1.21) needs PIQUET_DB_PREPARED_STATEMENTS=0.
@@ -153,6 +151,10 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+# Keep connections open: opening one costs more than most requests' queries, and the ORM broker polls often.
+# No health check before each request: it costs a round trip on every alert; after a restart of PostgreSQL
+# each process fails one request (senders retry) and reconnects.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,7 +18,7 @@ STORAGES = {
 
 # A file-backed test database (not in memory), so that the worker, gunicorn or
 # another process started by a test sees the same data.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-piquet-{os.getpid()}.sqlite3")}  # noqa: F405
 
 # Each test process (each xdist worker too) gets its own task queue, so parallel

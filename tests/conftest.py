@@ -1,5 +1,6 @@
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -20,6 +21,17 @@ def require_binary(path_or_name):
     if STRICT:
         pytest.fail(message + "; PIQUET_STRICT_TESTS=1 forbids skipping", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lock_file_of_the_test_database_removed():
+    """The SQLite backend's lock file (project/sqlite3/base.py) goes with this process's test database."""
+    from django.conf import settings
+
+    yield
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"] == "project.sqlite3":
+        Path(f"{name}-writers").unlink(missing_ok=True)
 
 
 def is_postgres():
