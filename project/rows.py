@@ -4,15 +4,17 @@ import functools
 import threading
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 _batch = threading.local()
 
 
 @functools.cache
 def _insert_plan(meta, vendor, with_pk, count, suffix):
-    """The fields written and the statement, for `count` rows of a model (the same for every request)."""
+    """The fields written (each with whether it is plain, see below) and the statement, for `count` rows of a
+    model (the same for every request)."""
     fields = tuple(field for field in meta.concrete_fields if with_pk or not field.primary_key)
+    plain = tuple(_is_plain(field) for field in fields)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -20,7 +22,20 @@ def _insert_plan(meta, vendor, with_pk, count, suffix):
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} "  # noqa: S608
         f"{suffix}RETURNING {quote(meta.pk.column)}"
     )
-    return fields, sql
+    return tuple(zip(fields, plain, strict=True)), sql
+
+
+# Fields whose value Django's conversion gives to the driver as it is when it is of one of these types.
+_PLAIN_FIELDS = frozenset({models.CharField, models.TextField, models.IntegerField, models.PositiveIntegerField})
+_PLAIN_FIELDS |= {models.PositiveSmallIntegerField, models.SmallIntegerField, models.BigIntegerField}
+_PLAIN_FIELDS |= {models.BooleanField}
+_PLAIN_VALUES = frozenset({str, int, bool, type(None)})
+
+
+def _is_plain(field):
+    if isinstance(field, models.ForeignKey):
+        return type(field.target_field) in {models.AutoField, models.BigAutoField}
+    return type(field) in _PLAIN_FIELDS
 
 
 def _insert_sql(meta, objs, suffix=""):
@@ -28,7 +43,14 @@ def _insert_sql(meta, objs, suffix=""):
     # every attribute read through the proxy looks the connection up again (a third of the conversion's cost).
     db = connections[DEFAULT_DB_ALIAS]
     fields, sql = _insert_plan(meta, db.vendor, objs[0].pk is not None, len(objs), suffix)
-    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in fields]
+    params = []
+    for obj in objs:
+        for field, plain in fields:
+            # A text, a number or a key as it is (half of a row's fields); the rest as Django converts them.
+            if plain and type(value := getattr(obj, field.attname)) in _PLAIN_VALUES:
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(field.pre_save(obj, True), db))
     return sql, params
 
 
