@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from incidents import lifecycle, responders
+from incidents.bridge import bridge_text
 from incidents.models import AckChannel, Incident
 from incidents.views import resolve_action_token, resolve_respond_token
 from people.models import ContactMethod, display_name, person_language
@@ -69,7 +70,8 @@ def _act(verb, incident, user, *, channel):
     try:
         if verb == "ACK":
             lifecycle.acknowledge(incident, by=user, channel=channel)
-            return _("#%(number)s acknowledged.") % {"number": incident.number}
+            done = _("#%(number)s acknowledged.") % {"number": incident.number}
+            return _and_where_to_meet(done, incident, spoken=channel == AckChannel.VOICE)
         if verb == "RES":
             lifecycle.resolve(incident, by=user)
             return _("#%(number)s resolved.") % {"number": incident.number}
@@ -77,6 +79,17 @@ def _act(verb, incident, user, *, channel):
         return _("#%(number)s escalated.") % {"number": incident.number}
     except lifecycle.TransitionError as exc:
         return str(exc)
+
+
+def _and_where_to_meet(reply, incident, *, spoken):
+    """The reply to someone who takes the incident on, then the conference bridge: on a call only its dial-in
+    (a link read aloud helps nobody), in a message its link and dial-in."""
+    if spoken:
+        where = _("Dial in: %(phone)s") % {"phone": incident.bridge_phone} if incident.bridge_phone else ""
+    else:
+        bridge = bridge_text(incident)
+        where = _("Conference bridge: %(bridge)s") % {"bridge": bridge} if bridge else ""
+    return f"{reply} {where}" if where else reply
 
 
 def _answer(joining, asked, user, incident, *, channel=responders.BY_SMS):
@@ -88,7 +101,8 @@ def _answer(joining, asked, user, incident, *, channel=responders.BY_SMS):
     except ConflictError as exc:
         return str(exc)
     if joining:
-        return _("You joined the response to #%(number)s.") % {"number": incident.number}
+        joined = _("You joined the response to #%(number)s.") % {"number": incident.number}
+        return _and_where_to_meet(joined, incident, spoken=channel == responders.BY_VOICE)
     return _("You declined to join #%(number)s.") % {"number": incident.number}
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 from twilio.request_validator import RequestValidator
 
 from delivery.transports import Message, deliver
+from incidents import bridge
 from incidents.links import ack_url, voice_url
 from incidents.models import Incident
 from people.models import ContactMethod
@@ -116,6 +117,21 @@ def test_voice_call_says_the_incident_and_key_1_acknowledges(client, responder, 
     response = twilio_post(client, path, {"CallSid": "CA1", "Digits": "1"}, settings)
     assert "acknowledged" in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).status == "acknowledged"
+
+
+def test_who_acknowledges_on_the_phone_hears_the_bridge_dial_in(client, responder, service, settings):
+    incident = IncidentFactory(service=service, title="Database down")
+    bridge.set_bridge(incident, url="https://meet.example.com/db", phone="+41 44 668 18 00", by=responder)
+    path = path_of(voice_url(incident, responder))
+    spoken = twilio_post(client, path, {"CallSid": "CA1", "Digits": "1"}, settings).content.decode()
+    assert "acknowledged. Dial in: +41 44 668 18 00" in spoken and "https://" not in spoken
+    ContactMethod.objects.create(user=responder, kind="sms", address="+41791234567")
+    body = {"From": "+41791234567", "Body": f"ACK {incident.number}"}
+    written = twilio_post(client, "/api/v1/twilio/messages/", body, settings).content.decode()
+    assert "Conference bridge: https://meet.example.com/db · +41 44 668 18 00" in written  # a message: both
+    body["Body"] = f"RES {incident.number}"
+    written = twilio_post(client, "/api/v1/twilio/messages/", body, settings).content.decode()
+    assert "resolved." in written and "meet.example.com" not in written  # nothing left to meet about
 
 
 def test_voice_page_places_a_call_through_twilios_api(http_receiver, settings, responder, service):

@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from incidents import responders
+from incidents import bridge, responders
 from incidents.links import respond_url, respond_voice_url
 from incidents.models import Notification, ResponderEscalation, ResponderRequest, TimelineEntry
 from people.models import ContactMethod, NotificationRule, Team, TeamMembership
@@ -409,3 +409,25 @@ def test_stakeholders_cannot_ask_from_the_incident_page(client, stakeholder, ali
     response = client.post(f"/admin/incidents/incident/{incident.pk}/responders/", {"responders-users": [alice.pk]})
     assert response.status_code == 403
     assert not ResponderRequest.objects.exists()
+
+
+def test_who_joins_hears_where_the_responders_meet(client, responder, alice, bob, incident, settings):
+    bridge.set_bridge(incident, url="https://meet.example.com/db-42", phone="+41 44 668 18 00", by=responder)
+    incident.refresh_from_db()
+    reach(alice, "sms", "+41791234567")
+    responders.add(incident, by=responder, users=[alice])
+    body = {"From": "+41791234567", "Body": f"JOIN {incident.number}"}
+    reply = twilio_post(client, "/api/v1/twilio/messages/", body, settings).content.decode()
+    assert "Conference bridge: https://meet.example.com/db-42 · +41 44 668 18 00" in reply
+    # Asked again and joining on the phone: only the dial-in is read out.
+    asked = responders.add(incident, by=responder, users=[bob]).requests[0]
+    spoken = twilio_post(client, urlsplit(respond_voice_url(asked)).path, {"Digits": "1"}, settings).content.decode()
+    assert "You joined" in spoken and "Dial in: +41 44 668 18 00" in spoken and "https://" not in spoken
+
+
+def test_a_refused_answer_says_nothing_of_the_bridge(client, responder, alice, incident, settings):
+    bridge.set_bridge(incident, url="https://meet.example.com/db-42", phone="", by=responder)
+    reach(alice, "sms", "+41791234567")
+    body = {"From": "+41791234567", "Body": f"JOIN {incident.number}"}
+    reply = twilio_post(client, "/api/v1/twilio/messages/", body, settings).content.decode()
+    assert "Nobody asked you" in reply and "meet.example.com" not in reply
