@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents import lifecycle, routing
-from incidents.models import AckChannel, Alert, Incident, Integration, Severity, Status
+from incidents.models import OPEN_STATUS_SQL, AckChannel, Alert, Incident, Integration, Severity, Status
 from project.clock import parse_timestamp
 from project.rawjson import EventRejected
 from project.text import one_line
@@ -448,7 +448,7 @@ FROM {incident} i LEFT JOIN {alert} a
   ON a.incident_id = i.id AND NOT (a.fingerprint = '') AND a.fingerprint {in_fingerprints}
 WHERE {where}
 """
-OPEN_GROUP = "i.service_id = %(service)s AND i.dedup_key = %(dedup_key)s AND NOT (i.status = 'resolved')"
+OPEN_GROUP = f"i.service_id = %(service)s AND i.dedup_key = %(dedup_key)s AND NOT (i.status = {OPEN_STATUS_SQL})"
 
 WRITE_ALERTS = """
 INSERT INTO {alert} (integration_id, incident_id, dedup_key, received_at,

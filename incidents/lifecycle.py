@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from incidents import escalation, events, merging, timeline
 from incidents.models import (
+    OPEN_STATUS_SQL,
     DedupAlias,
     Escalation,
     Incident,
@@ -81,7 +82,8 @@ def _number(incident):
     """Give a new incident its number: the last write before its transaction commits (see IncidentCounter).
 
     On PostgreSQL one statement, the counter's lock held one round trip less: inside a `rows.together()`
-    block, the block's own statement; elsewhere after the block's rows.
+    block, the block's own statement; elsewhere after the block's rows. (A triggered incident on SQLite takes
+    its number before its row: see open_or_join.)
     """
     if connection.vendor == "postgresql":
         ctes, value = _numbering_sql()
@@ -241,7 +243,8 @@ def join_open(service, dedup_key, *, at, count=1):
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET alert_count = alert_count + %s, last_alert_at = %s "  # noqa: S608 (no user input)
-            "WHERE service_id = %s AND dedup_key = %s AND NOT (status = 'resolved') "  # see IncidentQuerySet.open
+            # The status written in, as the index of open incidents says it (see IncidentQuerySet.open).
+            f"WHERE service_id = %s AND dedup_key = %s AND NOT (status = {OPEN_STATUS_SQL}) "
             "RETURNING id, number, status, alert_count",
             [count, connection.ops.adapt_datetimefield_value(at), service.pk, dedup_key],
         )

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from delivery.transports import Message, deliver
+from incidents.bridge import bridge_text
 from incidents.links import ack_url, respond_url, respond_voice_url, voice_url
 from incidents.models import Notification
 from people.models import display_name, person_language
@@ -130,10 +131,6 @@ def _bridge_lines(incident):
     return lines
 
 
-def _bridge(incident):
-    return " · ".join(part for part in (incident.bridge_url, incident.bridge_phone) if part)
-
-
 def _long_page(facts, *, source, details, links, ack, admin, bridge):
     lines = [
         _("#%(number)s %(severity)s on %(service)s: %(title)s") % facts,
@@ -220,7 +217,7 @@ def build_message(notification):
             "title": one_line(incident.title, 1024),
             "severity": incident.severity,
             "service": incident.service.name,
-            "bridge": _bridge(incident),
+            "bridge": bridge_text(incident),
         }
         short = ""
         if page:

@@ -26,9 +26,18 @@ def _insert_plan(meta, vendor, with_pk, count, suffix):
 
 
 # Fields whose value Django's conversion gives to the driver as it is when it is of one of these types.
-_PLAIN_FIELDS = frozenset({models.CharField, models.TextField, models.IntegerField, models.PositiveIntegerField})
-_PLAIN_FIELDS |= {models.PositiveSmallIntegerField, models.SmallIntegerField, models.BigIntegerField}
-_PLAIN_FIELDS |= {models.BooleanField}
+_PLAIN_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.BooleanField,
+        models.IntegerField,
+        models.SmallIntegerField,
+        models.BigIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+    }
+)
 _PLAIN_VALUES = frozenset({str, int, bool, type(None)})
 
 

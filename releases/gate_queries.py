@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
-from incidents.models import Incident
+from incidents.models import OPEN_STATUS_SQL, Incident
 from releases.models import FreezeException, ReleaseWindow
 
 
@@ -33,7 +33,7 @@ def _sql(name):
             f"OR w.id IN (SELECT n.releasewindow_id FROM {window_services} n WHERE n.service_id = %s)) ORDER BY w.id"
         ),
         "open_incident_ids": (
-            f"SELECT i.id FROM {_table(Incident)} i WHERE i.service_id = %s AND NOT (i.status = 'resolved') "  # noqa: S608 (table names from the models)
+            f"SELECT i.id FROM {_table(Incident)} i WHERE i.service_id = %s AND NOT (i.status = {OPEN_STATUS_SQL}) "  # noqa: S608 (table names from the models)
             "AND i.severity IN ({severities}) ORDER BY i.number"
         ),
         "current_exception_ids": (

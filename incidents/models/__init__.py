@@ -9,6 +9,7 @@ from incidents.models.choices import (
 )
 from incidents.models.core import (
     KEY_LENGTH,
+    OPEN_STATUS_SQL,
     Alert,
     Incident,
     IncidentCounter,
@@ -31,6 +32,7 @@ from incidents.models.services import Service, ServiceStatusChange
 __all__ = [
     "KEY_LENGTH",
     "MAX_REQUEST_MESSAGE",
+    "OPEN_STATUS_SQL",
     "PUBLIC_STATUS_RANK",
     "AckChannel",
     "Alert",

@@ -170,7 +170,8 @@ class Integration(WebhookExpressions, models.Model):
         return "" if self.kind == self.Kind.EMAIL else self.events_url
 
 
-OPEN_STATUS_SQL = f"'{Status.RESOLVED}'"  # a constant of ours, written into statements (see open())
+# The resolved status as an SQL literal: statements that look for open incidents write it in (see open()).
+OPEN_STATUS_SQL = f"'{Status.RESOLVED}'"
 
 
 class IncidentQuerySet(models.QuerySet):

@@ -21,13 +21,12 @@ TABLE = connection.ops.quote_name(Incident._meta.db_table)
 
 
 def event(integration, action, key):
-    body = {
+    return {
         "routing_key": integration.key,
         "event_action": action,
         "dedup_key": key,
         "payload": {"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"},
     }
-    return body
 
 
 def resolved_history(service, count):
