@@ -1,5 +1,6 @@
 """Writing rows in fewer round trips than the ORM's defaults allow."""
 
+import datetime
 import functools
 import threading
 from contextlib import contextmanager
@@ -11,10 +12,10 @@ _batch = threading.local()
 
 @functools.cache
 def _insert_plan(meta, vendor, with_pk, count, suffix):
-    """The fields written (each with whether it is plain, see below) and the statement, for `count` rows of a
-    model (the same for every request)."""
+    """The fields written (each with its kind, see below) and the statement, for `count` rows of a model (the
+    same for every request)."""
     fields = tuple(field for field in meta.concrete_fields if with_pk or not field.primary_key)
-    plain = tuple(_is_plain(field) for field in fields)
+    plain = tuple(_kind(field) for field in fields)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -41,26 +42,68 @@ _PLAIN_FIELDS = frozenset(
 _PLAIN_VALUES = frozenset({str, int, bool, type(None)})
 
 
-def _is_plain(field):
+_CONVERTED, _PLAIN, _INSTANT = range(3)
+
+
+def _kind(field):
+    """_PLAIN: see above; _INSTANT: a datetime converted the same way wherever it is written; or _CONVERTED."""
     if isinstance(field, models.ForeignKey):
-        return type(field.target_field) in {models.AutoField, models.BigAutoField}
-    return type(field) in _PLAIN_FIELDS
+        return _PLAIN if type(field.target_field) in {models.AutoField, models.BigAutoField} else _CONVERTED
+    if type(field) is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+        return _INSTANT
+    return _PLAIN if type(field) in _PLAIN_FIELDS else _CONVERTED
 
 
-def _insert_sql(meta, objs, suffix=""):
-    # The connection itself, not the `connection` proxy: each field's conversion asks it for its operations, and
-    # every attribute read through the proxy looks the connection up again (a third of the conversion's cost).
-    db = connections[DEFAULT_DB_ALIAS]
-    fields, sql = _insert_plan(meta, db.vendor, objs[0].pk is not None, len(objs), suffix)
-    params = []
-    for obj in objs:
-        for field, plain in fields:
-            # A text, a number or a key as it is (half of a row's fields); the rest as Django converts them.
-            if plain and type(value := getattr(obj, field.attname)) in _PLAIN_VALUES:
-                params.append(value)
-            else:
-                params.append(field.get_db_prep_save(field.pre_save(obj, True), db))
-    return sql, params
+class _Insert:
+    """One INSERT of rows of one model: its statement and its values, built when it is made.
+
+    Values not known then are read when it runs: the `late` fields, and a key to a row written in between (a
+    new incident's, for the rows it starts with: see `prepared()`)."""
+
+    __slots__ = ("late", "objs", "params", "sql")
+
+    def __init__(self, objs, suffix="", late=(), instants=None):
+        # The connection itself, not the `connection` proxy: each field's conversion asks it for its operations,
+        # and every attribute read through the proxy looks the connection up again (a third of the conversion).
+        db = connections[DEFAULT_DB_ALIAS]
+        fields, self.sql = _insert_plan(objs[0]._meta, db.vendor, objs[0].pk is not None, len(objs), suffix)
+        self.objs, self.params, self.late = objs, [], []
+        # The rows written together mostly share one instant (a new incident's "now"): converted once.
+        instants = {} if instants is None else instants
+        for obj in objs:
+            for field, kind in fields:
+                value = getattr(obj, field.attname)
+                if field.attname in late or (value is None and field.is_relation and field.is_cached(obj)):
+                    self.late.append((len(self.params), obj, field))
+                    self.params.append(None)
+                # A text, a number or a key as it is (half of a row's fields); the rest as Django converts them.
+                elif kind == _PLAIN and type(value) in _PLAIN_VALUES:
+                    self.params.append(value)
+                elif kind == _INSTANT and type(value) is datetime.datetime:
+                    if (converted := instants.get(value)) is None:
+                        converted = instants[value] = field.get_db_prep_save(value, db)
+                    self.params.append(converted)
+                else:
+                    self.params.append(field.get_db_prep_save(field.pre_save(obj, True), db))
+
+    def values(self):
+        """The statement's values, with those read now."""
+        db = connections[DEFAULT_DB_ALIAS]
+        for index, obj, field in self.late:
+            if field.is_relation and getattr(obj, field.attname) is None:
+                related = field.get_cached_value(obj, default=None)
+                if related is not None:
+                    if related.pk is None:
+                        raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
+                    setattr(obj, field.attname, related.pk)
+            self.params[index] = field.get_db_prep_save(field.pre_save(obj, True), db)
+        return self.params
+
+    def run(self):
+        """Run the statement; returns its rows (the keys of the rows written, in their order)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.values())
+            return cursor.fetchall()
 
 
 def _saved(obj, pk):
@@ -69,22 +112,29 @@ def _saved(obj, pk):
     obj._state.db = connection.alias
 
 
-def insert_unless_taken(obj):
+def unless_taken(obj, *, late=()):
+    """The statement of `insert_unless_taken(obj)`, built now; the `late` fields are read when it runs."""
+    return _Insert([obj], "ON CONFLICT DO NOTHING ", late)
+
+
+def insert_unless_taken(obj, *, built=None):
     """INSERT `obj` unless a unique constraint or index already holds such a row; returns whether it did.
 
     One statement (`ON CONFLICT DO NOTHING … RETURNING`, PostgreSQL and SQLite
     3.35+) instead of a savepoint, an INSERT that may fail and a rollback to
     the savepoint. Fields take their defaults as with `save()`; the primary
-    key is set on success.
+    key is set on success. `built`: its statement from `unless_taken(obj)`.
     """
-    sql, params = _insert_sql(obj._meta, [obj], "ON CONFLICT DO NOTHING ")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    keys = (built or unless_taken(obj)).run()
+    if not keys:
         return False
-    _saved(obj, row[0])
+    _saved(obj, keys[0][0])
     return True
+
+
+def _run(insert):
+    for obj, (pk,) in zip(insert.objs, insert.run(), strict=True):
+        _saved(obj, pk)
 
 
 def insert_all(objs):
@@ -95,20 +145,14 @@ def insert_all(objs):
     for the one row that `Model.objects.create()` would build a query for.
     No signals are sent: use it for models nothing listens to.
     """
-    if not objs:
-        return objs
-    sql, params = _insert_sql(objs[0]._meta, objs)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    for obj, (pk,) in zip(objs, rows, strict=True):
-        _saved(obj, pk)
+    if objs:
+        _run(_Insert(objs))
     return objs
 
 
 def insert_soon(objs, *, then=None):
     """`insert_all(objs)`, then `then()` (which may use their primary keys); inside a `together()` block, both
-    when the block ends."""
+    when the block ends (inside a `prepared()` block, when its batch is written)."""
     pending = getattr(_batch, "pending", None)
     if pending is not None:
         pending.append((objs, then))
@@ -131,37 +175,91 @@ def last_in_batch(ctes, value, params, *, then):
     runs its own statement."""
     if getattr(_batch, "pending", None) is None or connection.vendor != "postgresql":
         return False
+    if _batch.last is None:
+        raise RuntimeError("rows.last_in_batch() has no statement to join inside rows.prepared()")
     _batch.last.append((ctes, value, params, then))
     return True
 
 
-@contextmanager
-def together():
-    """Write the rows given to `insert_soon()` inside the block when it ends: one INSERT per model, and on
-    PostgreSQL all of them in one statement (a new incident's timeline entries, escalation and event, and its
-    number: see `last_in_batch()`).
+class Batch:
+    """The rows of a `prepared()` block, their INSERTs built, written by `write_soon()`."""
 
-    Nothing is written if the block raises. Blocks do not nest.
-    """
+    def __init__(self):
+        self.pending, self.inserts = [], []
+
+
+def write_soon(batch):
+    """Write a `prepared()` batch with the rows of the `together()` block (at once outside a block)."""
+    if getattr(_batch, "prepared", None) is not None:
+        _batch.prepared.append(batch)
+        return
+    for insert in batch.inserts:
+        _run(insert)
+    for _objs, then in batch.pending:
+        if then is not None:
+            then()
+
+
+def _open(pending, last, prepared):
     if getattr(_batch, "pending", None) is not None:
-        raise RuntimeError("rows.together() blocks do not nest")
-    pending, last = _batch.pending, _batch.last = [], []
-    try:
-        yield
-    finally:
-        _batch.pending = _batch.last = None
+        raise RuntimeError("rows.together() and rows.prepared() blocks do not nest")
+    _batch.pending, _batch.last, _batch.prepared = pending, last, prepared
+
+
+def _close():
+    _batch.pending = _batch.last = _batch.prepared = None
+
+
+def _by_model(pending):
     by_model = {}
     for objs, _then in pending:
         for obj in objs:
             by_model.setdefault(type(obj), []).append(obj)
-    groups = list(by_model.values())
-    if last or (len(groups) > 1 and connection.vendor == "postgresql"):
-        for group in [group for group in groups if group[0].pk is not None]:
-            insert_all(group)
-        values = _insert_groups([group for group in groups if group[0].pk is None], last)
+    instants = {}
+    return [_Insert(group, instants=instants) for group in by_model.values()]
+
+
+@contextmanager
+def prepared():
+    """Build the INSERTs of the rows given to `insert_soon()` inside the block, and write nothing: the `Batch`
+    it yields is written by `write_soon()`, with a later `together()` block's rows.
+
+    Built before a transaction begins, they are built while others write (SQLite lets one transaction write at
+    a time). Their rows may refer to a row written in between: a new incident's timeline entry, escalation and
+    event, before the incident; the key is read when they are written.
+    """
+    batch = Batch()
+    _open(batch.pending, None, None)
+    try:
+        yield batch
+    finally:
+        _close()
+    batch.inserts = _by_model(batch.pending)
+
+
+@contextmanager
+def together():
+    """Write the rows given to `insert_soon()` (and the batches given to `write_soon()`) inside the block when
+    it ends: one INSERT per model, and on PostgreSQL all of them in one statement (a new incident's timeline
+    entries, escalation and event, and its number: see `last_in_batch()`).
+
+    Nothing is written if the block raises. Blocks do not nest.
+    """
+    pending, last, batches = [], [], []
+    _open(pending, last, batches)
+    try:
+        yield
+    finally:
+        _close()
+    inserts = [insert for batch in batches for insert in batch.inserts] + _by_model(pending)
+    pending = [item for batch in batches for item in batch.pending] + pending
+    if last or (len(inserts) > 1 and connection.vendor == "postgresql"):
+        for insert in [insert for insert in inserts if insert.objs[0].pk is not None]:
+            _run(insert)
+        values = _insert_groups([insert for insert in inserts if insert.objs[0].pk is None], last)
     else:
-        for group in groups:
-            insert_all(group)
+        for insert in inserts:
+            _run(insert)
     for _objs, then in pending:
         if then is not None:
             then()
@@ -169,16 +267,16 @@ def together():
         then(values[index])
 
 
-def _insert_groups(groups, last):
-    """PostgreSQL: the INSERTs of several models and the `last` CTEs, as writable CTEs of one statement; sets
+def _insert_groups(inserts, last):
+    """PostgreSQL: the INSERTs (of several models) and the `last` CTEs, as writable CTEs of one statement; sets
     the new keys and returns the values of each of `last`."""
     parts, params, keys = [], [], []
-    for index, objs in enumerate(groups):
-        sql, values = _insert_sql(objs[0]._meta, objs)
-        parts.append(f"w{index} AS ({sql})")
-        params += values
-        keys.append(f"SELECT {index}, {connection.ops.quote_name(objs[0]._meta.pk.column)} FROM w{index}")  # noqa: S608
-    for index, (ctes, value, values, _then) in enumerate(last, start=len(groups)):
+    for index, insert in enumerate(inserts):
+        parts.append(f"w{index} AS ({insert.sql})")
+        params += insert.values()
+        pk = connection.ops.quote_name(insert.objs[0]._meta.pk.column)
+        keys.append(f"SELECT {index}, {pk} FROM w{index}")  # noqa: S608
+    for index, (ctes, value, values, _then) in enumerate(last, start=len(inserts)):
         parts += ctes
         params += values
         keys.append(f"SELECT {index}, {value}")
@@ -187,7 +285,7 @@ def _insert_groups(groups, last):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    objs = [obj for group in groups for obj in group]
+    objs = [obj for insert in inserts for obj in insert.objs]
     for obj, (_index, pk) in zip(objs, rows[: len(objs)], strict=True):
         _saved(obj, pk)
-    return [[value for index, value in rows[len(objs) :] if index == len(groups) + n] for n in range(len(last))]
+    return [[value for index, value in rows[len(objs) :] if index == len(inserts) + n] for n in range(len(last))]

@@ -43,3 +43,38 @@ def test_a_block_that_raises_writes_nothing_and_blocks_do_not_nest():
         pass
     rows.insert_soon([entry(incident, "written at once")])  # no block open: written now
     assert TimelineEntry.objects.count() == before + 1
+
+
+def test_rows_prepared_before_their_incident_is_written_take_its_key_when_written_with_a_block(service):
+    from incidents.models import Incident
+
+    incident = Incident(service=service, dedup_key="later", title="Disk full", severity="SEV2")
+    seen = []
+    with CaptureQueriesContext(connection) as built, rows.prepared() as batch:
+        entries = rows.insert_soon([TimelineEntry(incident=incident, kind="note", message="a", data={})])
+        event = rows.insert_soon([IncidentEvent(incident=incident, kind="triggered")], then=lambda: seen.append(1))
+    assert len(built) == 0 and seen == [] and entries[0].pk is None  # nothing written yet
+    with pytest.raises(ValueError, match="not written yet"), rows.together():
+        rows.write_soon(batch)
+    assert rows.insert_unless_taken(incident)
+    with CaptureQueriesContext(connection) as written, rows.together():
+        rows.write_soon(batch)
+        rows.insert_soon([entry(incident, "b")])
+    # On SQLite each INSERT built beforehand, then the block's own.
+    assert len(written) == (1 if connection.vendor == "postgresql" else 3)
+    assert seen == [1]
+    assert TimelineEntry.objects.get(pk=entries[0].pk).incident_id == incident.pk == entries[0].incident_id
+    assert IncidentEvent.objects.get(pk=event[0].pk).incident_id == incident.pk
+    assert list(TimelineEntry.objects.filter(incident=incident).values_list("message", flat=True)) == ["a", "b"]
+
+
+def test_a_late_field_is_read_when_its_statement_runs(service):
+    from incidents.models import Incident
+
+    incident = Incident(service=service, dedup_key="numbered", title="Disk full", severity="SEV2")
+    statement = rows.unless_taken(incident, late=("number",))
+    incident.number = 4242
+    assert rows.insert_unless_taken(incident, built=statement)
+    assert Incident.objects.get(pk=incident.pk).number == 4242
+    again = Incident(service=service, dedup_key="numbered", title="Disk full", severity="SEV2")
+    assert not rows.insert_unless_taken(again) and again.pk is None  # the open incident holds the key
