@@ -31,7 +31,7 @@ TICK_BATCH = 500
 
 def emit(incident, kind, **data):
     """Say that `kind` happened to the incident (inside the caller's transaction)."""
-    return insert_soon([IncidentEvent(incident_id=incident.pk, kind=kind, data=data)])[0]
+    return insert_soon([IncidentEvent(incident=incident, kind=kind, data=data)])[0]
 
 
 def hand_out(task, *, now=None):

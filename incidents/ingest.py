@@ -126,33 +126,29 @@ def process_event_v2(integration, data, route=None):
         "payload": json.dumps(_stored_payload(data)),
         "at": connection.ops.adapt_datetimefield_value(now),
     }
-    joined_in_one_statement = trigger and connection.vendor == "postgresql"
-    if joined_in_one_statement:
-        outcome = _join_in_one_statement(service, alert)
+    new = None
+    if trigger:
+        outcome = _join(service, alert, now)
         if outcome is not None:
             _log_accepted(integration, action, outcome)
             return outcome
+        new = lifecycle.NewIncident(
+            service=service,
+            dedup_key=dedup_key,
+            title=route.title or event["summary"],
+            severity=route.severity or SEVERITY_MAP[event["severity"]],
+            actor_name=integration.name,
+            data={"source": event["source"], "severity": event["severity"]},
+            alert_count=1,
+            at=now,
+            urgency=route.urgency or None,
+        )
     with transaction.atomic():
-        outcome = Outcome(dedup_key=dedup_key, incident=None)
         if trigger:
-            # Most triggers join an open incident: one UPDATE does it (on PostgreSQL it just found none).
-            incident = None if joined_in_one_statement else lifecycle.join_open(service, dedup_key, at=now)
-            created = False
-            if incident is None:
-                incident, created = lifecycle.open_or_join(
-                    service=service,
-                    dedup_key=dedup_key,
-                    title=route.title or event["summary"],
-                    severity=route.severity or SEVERITY_MAP[event["severity"]],
-                    actor_name=integration.name,
-                    data={"source": event["source"], "severity": event["severity"]},
-                    alert_count=1,
-                    look_first=False,
-                    at=now,
-                    urgency=route.urgency or None,
-                )
-                if not created:
-                    lifecycle.record_alert_joined(incident, at=now)
+            # No open incident a moment ago: a concurrent creator's makes this trigger join theirs.
+            incident, created = lifecycle.open_or_join(new, look_first=False)
+            if not created:
+                lifecycle.record_alert_joined(incident, at=now)
             outcome = Outcome(dedup_key=dedup_key, incident=incident, created=created)
         else:
             incident = lifecycle.lock_open(service, dedup_key)
@@ -164,11 +160,7 @@ def process_event_v2(integration, data, route=None):
                 elif action == "resolve":
                     incident = lifecycle.resolve(incident, actor_name=integration.name)
             outcome = Outcome(dedup_key=dedup_key, incident=incident)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _sql(RECORD, incident_id="%(incident)s", joined=""),
-                {**alert, "incident": outcome.incident.pk if outcome.incident else None},
-            )
+        _record(alert, outcome.incident)
     _log_accepted(integration, action, outcome)
     return outcome
 
@@ -201,19 +193,35 @@ SELECT joined.id, joined.number, joined.status FROM joined JOIN recorded ON reco
 """
 
 
-def _join_in_one_statement(service, alert):
-    """Most triggers of an alert storm join an open incident: on PostgreSQL each is one round trip.
-
-    Returns None when there is no open incident to join.
-    """
-    record = _sql(RECORD, incident_id="id", joined="FROM joined")
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": service.pk})
-        row = cursor.fetchone()
-    if row is None:
+def _join(service, alert, now):
+    """Most triggers of an alert storm join an open incident: one statement on PostgreSQL. On SQLite, a read
+    first (readers do not wait for the writer): a trigger that opens an incident builds it before its
+    transaction begins, and one that joins writes in a short one. Returns None when there is no open incident
+    to join."""
+    dedup_key = alert["dedup_key"]
+    if connection.vendor == "postgresql":
+        record = _sql(RECORD, incident_id="id", joined="FROM joined")
+        with connection.cursor() as cursor:
+            cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": service.pk})
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        incident = Incident(pk=row[0], number=row[1], status=row[2], service=service, dedup_key=dedup_key)
+        return Outcome(dedup_key=dedup_key, incident=incident)
+    if not lifecycle.has_open(service, dedup_key):
         return None
-    incident = Incident(pk=row[0], number=row[1], status=row[2], service=service, dedup_key=alert["dedup_key"])
-    return Outcome(dedup_key=alert["dedup_key"], incident=incident)
+    with transaction.atomic():
+        incident = lifecycle.join_open(service, dedup_key, at=now)
+        if incident is None:  # resolved since the read
+            return None
+        _record(alert, incident)
+    return Outcome(dedup_key=dedup_key, incident=incident)
+
+
+def _record(alert, incident):
+    with connection.cursor() as cursor:
+        incident_id = incident.pk if incident else None
+        cursor.execute(_sql(RECORD, incident_id="%(incident)s", joined=""), {**alert, "incident": incident_id})
 
 
 # --- Prometheus Alertmanager webhook ------------------------------------------

@@ -135,7 +135,34 @@ def _started(incident, *, now):
     events.emit(incident, IncidentEvent.Kind.TRIGGERED)
 
 
-def open_or_join(
+class NewIncident:
+    """A new incident and the rows it starts with (its timeline entry, call chain and event), built before the
+    transaction that writes them (see `open_or_join`).
+
+    On SQLite a transaction holds the database's one write lock from its start, so what is built before it
+    begins is built while other requests write. A new incident starts with `alert_count` alerts; `urgency` (a
+    routing rule's) overrides the service's urgency for the severity.
+    """
+
+    def __init__(self, **fields):
+        self.fields = fields  # to build another one (see open_or_join)
+        self.incident = incident = _new_incident(**fields)
+        with rows.prepared() as self.rows:
+            _write(
+                incident,
+                TimelineEntry.Kind.TRIGGERED,
+                gettext_noop("Triggered: %(title)s"),
+                params={"title": incident.title},
+                actor_name=fields.get("actor_name", ""),
+                data=fields.get("data"),
+                at=incident.created_at,
+            )
+            _started(incident, now=incident.created_at)
+        # SQLite numbers the incident once its transaction holds the lock, just before the row is written.
+        self.statement = rows.unless_taken(incident, late=("number",))
+
+
+def _new_incident(
     *,
     service,
     dedup_key,
@@ -146,30 +173,10 @@ def open_or_join(
     data=None,
     at=None,
     alert_count=0,
-    look_first=True,
     urgency=None,
-    _retries=3,
 ):
-    """Return `(incident, created)`: the open incident with this key, or a new one.
-
-    Safe under concurrency: a concurrent creator's row makes the insert do
-    nothing (the one-open-incident constraint), and the caller then joins that
-    incident.
-    A new incident starts with `alert_count` alerts. `look_first=False` skips
-    the lookup when the caller has just found no open incident. `urgency`
-    (a routing rule's) overrides the service's urgency for the severity.
-    Must run inside a transaction; the incident row is locked until it ends,
-    and so is the counter of incident numbers: the caller writes little more.
-    """
-    if look_first:
-        incident = lock_open(service, dedup_key)
-        if incident is not None:
-            return incident, False
-    merged_into = lock_merged_into(service, dedup_key)
-    if merged_into is not None:
-        return merged_into, False
     now = at or timezone.now()
-    incident = Incident(
+    return Incident(
         service=service,
         dedup_key=dedup_key,
         title=one_line(title, MAX_TITLE),
@@ -180,46 +187,49 @@ def open_or_join(
         alert_count=alert_count,
         last_alert_at=now if alert_count else None,
     )
+
+
+def open_or_join(new=None, *, look_first=True, _retries=3, **fields):
+    """Return `(incident, created)`: the open incident with this key, or a new one (`new`, a NewIncident, or
+    one built from the `fields` it takes).
+
+    Safe under concurrency: a concurrent creator's row makes the insert do
+    nothing (the one-open-incident constraint), and the caller then joins that
+    incident.
+    `look_first=False` skips the lookup when the caller has just found no open
+    incident. Must run inside a transaction; the incident row is locked until
+    it ends, and so is the counter of incident numbers: the caller writes
+    little more.
+    """
+    new = new or NewIncident(**fields)
+    incident = new.incident
+    service, dedup_key = incident.service, incident.dedup_key
+    if look_first:
+        found = lock_open(service, dedup_key)
+        if found is not None:
+            return found, False
+    merged_into = lock_merged_into(service, dedup_key)
+    if merged_into is not None:
+        return merged_into, False
     # SQLite has one writer at a time, and this transaction is it from its first write: the number can be taken
     # first and written with the row (one statement less), and given back if the row is not written.
     numbered_first = connection.vendor == "sqlite"
     if numbered_first:
         incident.number = _next_number()
-    if not insert_unless_taken(incident):
+    if not insert_unless_taken(incident, built=new.statement):
         if numbered_first:
             _give_back_number()
         # A concurrent creator's incident holds the key: join it.
-        incident = lock_open(service, dedup_key)
-        if incident is None:
+        found = lock_open(service, dedup_key)
+        if found is None:
             # The concurrent creator's incident was resolved in the meantime:
             # this trigger opens the next one.
             if _retries <= 0:
                 raise IntegrityError(f"no open incident for {dedup_key!r}, and none could be opened")
-            return open_or_join(
-                service=service,
-                dedup_key=dedup_key,
-                title=title,
-                severity=severity,
-                description=description,
-                actor_name=actor_name,
-                data=data,
-                at=at,
-                alert_count=alert_count,
-                urgency=urgency,
-                _retries=_retries - 1,
-            )
-        return incident, False
+            return open_or_join(NewIncident(**new.fields), _retries=_retries - 1)
+        return found, False
     with rows.together():  # on PostgreSQL one statement: timeline entries, escalation, event, number
-        _write(
-            incident,
-            TimelineEntry.Kind.TRIGGERED,
-            gettext_noop("Triggered: %(title)s"),
-            params={"title": incident.title},
-            actor_name=actor_name,
-            data=data,
-            at=now,
-        )
-        _started(incident, now=now)
+        rows.write_soon(new.rows)
         if not numbered_first:
             _number(incident)  # the block's last write: on PostgreSQL in its statement
     logger.info(
@@ -227,7 +237,7 @@ def open_or_join(
         incident.number,
         service.slug,
         dedup_key,
-        severity,
+        incident.severity,
     )
     return incident, True
 
@@ -261,6 +271,19 @@ def join_open(service, dedup_key, *, at, count=1):
         service=service,
         dedup_key=dedup_key,
     )
+
+
+def has_open(service, dedup_key):
+    """Whether the service has an open incident with this key: one indexed read, which on SQLite does not wait
+    for the writer (the answer may be out of date by the time the caller writes)."""
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE service_id = %s AND dedup_key = %s "  # noqa: S608 (no user input)
+            f"AND NOT (status = {OPEN_STATUS_SQL}) LIMIT 1",
+            [service.pk, dedup_key],
+        )
+        return cursor.fetchone() is not None
 
 
 def record_alert_joined(incident, *, at=None, count=1):

@@ -46,7 +46,7 @@ def record(incident, kind, message, *, params=None, by=None, actor_name="", data
     if kind not in _KINDS:
         raise ValueError(f"undeclared timeline kind {kind!r}")
     entry = TimelineEntry(
-        incident_id=incident.pk,
+        incident=incident,
         kind=kind,
         message=str(message),
         params=params,
