@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/profile_ingest.py --database sqlite       # SQLite + ORM broker
     .venv/bin/python benchmarks/profile_ingest.py --bare                  # the bare view, for comparison
     .venv/bin/python benchmarks/profile_ingest.py --no-profile            # CPU ms / request only
+    .venv/bin/python benchmarks/profile_ingest.py --database sqlite --hold  # only while the write lock is held
 
 No HTTP server and no client: each request is a WSGI environ handed to the
 handler gunicorn would call, so what is measured is Django's and Piquet's
@@ -47,6 +48,9 @@ def parse_args():
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--cpu", action="store_true", help="profile CPU time (waits on the database not counted)")
     parser.add_argument("--tree", action="store_true", help="sample with pyinstrument (wall time): a call tree")
+    parser.add_argument(
+        "--hold", action="store_true", help="SQLite: time and profile only what runs while the write lock is held"
+    )
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--limit", type=int, default=60)
     parser.add_argument("--output", help="also write the raw profile here (for snakeviz, pstats)")
@@ -102,6 +106,30 @@ def environ_for(path, body):
     }
 
 
+def _time_the_lock(holds, profile):
+    """Record how long each transaction holds SQLite's write lock (see project/sqlite3/base.py), profiling only
+    that time."""
+    from project.sqlite3.base import DatabaseWrapper
+
+    take, give_back = DatabaseWrapper._start_transaction_under_autocommit, DatabaseWrapper._open_gate
+    taken = []
+
+    def start(self):
+        take(self)
+        taken.append(time.perf_counter())
+        if profile:
+            profile.enable()
+
+    def open_gate(self):
+        if self.holds_gate and taken:
+            if profile:
+                profile.disable()
+            holds.append(time.perf_counter() - taken.pop())
+        give_back(self)
+
+    DatabaseWrapper._start_transaction_under_autocommit, DatabaseWrapper._open_gate = start, open_gate
+
+
 def main():
     args = parse_args()
     environment(args)
@@ -128,20 +156,24 @@ def main():
     for index in range(50):  # warm up: imports, the connection, the caches
         post(-1 - index)
     profile = sampler = None
-    if args.tree:
+    holds = []
+    if args.hold:
+        profile = None if args.no_profile else cProfile.Profile(time.perf_counter)
+        _time_the_lock(holds, profile)
+    elif args.tree:
         from pyinstrument import Profiler
 
         sampler = Profiler(interval=0.0002)
     elif not args.no_profile:
         profile = cProfile.Profile(time.process_time if args.cpu else time.perf_counter)
     started_cpu, started = time.process_time(), time.perf_counter()
-    if profile:
+    if profile and not args.hold:
         profile.enable()
     if sampler:
         sampler.start()
     for index in range(args.requests):
         post(index)
-    if profile:
+    if profile and not args.hold:
         profile.disable()
     if sampler:
         sampler.stop()
@@ -155,6 +187,13 @@ def main():
     per = 1000 / args.requests
     profiled = bool(profile or sampler)
     print(f"CPU {cpu * per:.2f} ms / request, wall {wall * per:.2f} ms / request (profiled: {profiled})", file=out)
+    if holds:
+        holds.sort()
+        print(
+            f"write lock held {sum(holds) * per:.3f} ms / request in {len(holds)} transactions; "
+            f"each p50 {holds[len(holds) // 2] * 1000:.3f} ms, p95 {holds[len(holds) * 95 // 100] * 1000:.3f} ms",
+            file=out,
+        )
     if sampler:
         print(sampler.output_text(unicode=True, show_all=False), file=out)
     if profile:
