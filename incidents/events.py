@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from incidents import timeline
 from incidents.models import IncidentEvent
 from project.queue import enqueue
-from project.rows import insert_soon
+from project.rows import insert_soon, tied_to
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ TICK_BATCH = 500
 
 def emit(incident, kind, **data):
     """Say that `kind` happened to the incident (inside the caller's transaction)."""
-    return insert_soon([IncidentEvent(incident=incident, kind=kind, data=data)])[0]
+    return insert_soon([IncidentEvent(**tied_to("incident", incident), kind=kind, data=data)])[0]
 
 
 def hand_out(task, *, now=None):

@@ -15,7 +15,7 @@ choice as `label(Model.Kind.X)`; a list of parameters is shown one per line.
 from django.utils import timezone, translation
 
 from incidents.models import TimelineEntry
-from project.rows import insert_soon
+from project.rows import insert_soon, tied_to
 
 Kind = TimelineEntry.Kind
 _KINDS = frozenset(Kind.values)  # `Kind.values` builds its list again at every call
@@ -46,7 +46,7 @@ def record(incident, kind, message, *, params=None, by=None, actor_name="", data
     if kind not in _KINDS:
         raise ValueError(f"undeclared timeline kind {kind!r}")
     entry = TimelineEntry(
-        incident=incident,
+        **tied_to("incident", incident),
         kind=kind,
         message=str(message),
         params=params,

@@ -12,10 +12,9 @@ _batch = threading.local()
 
 @functools.cache
 def _insert_plan(meta, vendor, with_pk, count, suffix):
-    """The fields written (each with its kind, see below) and the statement, for `count` rows of a model (the
-    same for every request)."""
+    """The fields written (each with its column's attribute, its kind, see below, and whether it is a foreign
+    key) and the statement, for `count` rows of a model (the same for every request)."""
     fields = tuple(field for field in meta.concrete_fields if with_pk or not field.primary_key)
-    plain = tuple(_kind(field) for field in fields)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -23,7 +22,7 @@ def _insert_plan(meta, vendor, with_pk, count, suffix):
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * count)} "  # noqa: S608
         f"{suffix}RETURNING {quote(meta.pk.column)}"
     )
-    return tuple(zip(fields, plain, strict=True)), sql
+    return tuple((field, field.attname, _kind(field), field.is_relation) for field in fields), sql
 
 
 # Fields whose value Django's conversion gives to the driver as it is when it is of one of these types.
@@ -71,9 +70,9 @@ class _Insert:
         # The rows written together mostly share one instant (a new incident's "now"): converted once.
         instants = {} if instants is None else instants
         for obj in objs:
-            for field, kind in fields:
-                value = getattr(obj, field.attname)
-                if field.attname in late or (value is None and field.is_relation and field.is_cached(obj)):
+            for field, attname, kind, key in fields:
+                value = getattr(obj, attname)
+                if (value is None and key and field.get_cached_value(obj, None) is not None) or attname in late:
                     self.late.append((len(self.params), obj, field))
                     self.params.append(None)
                 # A text, a number or a key as it is (half of a row's fields); the rest as Django converts them.
@@ -179,6 +178,12 @@ def last_in_batch(ctes, value, params, *, then):
         raise RuntimeError("rows.last_in_batch() has no statement to join inside rows.prepared()")
     _batch.last.append((ctes, value, params, then))
     return True
+
+
+def tied_to(name, obj):
+    """The keyword arguments that tie a new row's `name` to `obj`: its key, or (not written yet, inside
+    `prepared()`) the object, whose key is read when the row is written."""
+    return {f"{name}_id": obj.pk} if obj.pk is not None else {name: obj}
 
 
 class Batch:

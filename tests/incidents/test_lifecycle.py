@@ -159,3 +159,29 @@ def test_a_trigger_that_finds_its_key_taken_joins_and_takes_no_number(service):
     assert (joined.pk, created) == (first.pk, False)
     assert IncidentCounter.objects.get(pk=1).value == first.number
     assert IncidentFactory(service=service).number == first.number + 1
+
+
+def test_a_new_incident_built_before_its_transaction_joins_one_opened_meanwhile_and_writes_none_of_its_rows(service):
+    from django.db import transaction
+
+    from incidents.models import Escalation, IncidentEvent
+    from rotations.models import EscalationPolicy
+
+    service.escalation_policy = EscalationPolicy.objects.create(name="Website on call")
+    service.save()
+    new = lifecycle.NewIncident(service=service, dedup_key="disk", title="Disk full", severity="SEV2", alert_count=1)
+    assert new.incident.pk is None and not TimelineEntry.objects.exists()  # built, nothing written
+    first = IncidentFactory(service=service, dedup_key="disk")  # another request opened it in the meantime
+    written = (TimelineEntry.objects.count(), Escalation.objects.count(), IncidentEvent.objects.count())
+    with transaction.atomic():
+        joined, created = lifecycle.open_or_join(new, look_first=False)
+    assert (joined.pk, created) == (first.pk, False)
+    assert (TimelineEntry.objects.count(), Escalation.objects.count(), IncidentEvent.objects.count()) == written
+    lifecycle.resolve(first, actor_name="test")
+    new = lifecycle.NewIncident(service=service, dedup_key="disk", title="Disk full", severity="SEV2", alert_count=1)
+    with transaction.atomic():
+        opened, created = lifecycle.open_or_join(new, look_first=False)
+    assert created and opened.pk != first.pk and opened.number == first.number + 1
+    assert list(opened.timeline.values_list("kind", flat=True)) == ["triggered", "escalation"]
+    assert Escalation.objects.get(incident=opened).next_at == opened.created_at
+    assert IncidentEvent.objects.filter(incident=opened, kind="triggered").count() == 1
