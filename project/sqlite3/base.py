@@ -14,17 +14,39 @@ transaction before it (SQLite's limit, `timeout`, would have failed the waiting
 transaction instead). The file lock only orders writers; SQLite's own lock
 still guards the data, so a process that does not take the file lock (the
 `sqlite3` shell, a backup) is as safe as before.
+
+Its cursor also remembers how each statement's placeholders are rewritten for
+SQLite, which Django's does with a regular expression every time it runs one.
 """
 
 import fcntl
+import functools
 import os
 
 from django.db.backends.sqlite3 import base
 
 
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django's cursor, which rewrites every statement's `%s` placeholders into SQLite's `?` with a regular
+    expression each time it runs: here each statement's rewriting is remembered."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark(query)
+        return super().convert_query(query, param_names=param_names)
+
+
+@functools.lru_cache(maxsize=2048)
+def _qmark(query):
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     gate = None  # this connection's descriptor of the lock file, or None (an in-memory database)
     holds_gate = False
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)

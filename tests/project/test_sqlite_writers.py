@@ -76,3 +76,16 @@ def test_a_failed_begin_or_a_rollback_leaves_the_lock_file_free():
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no BlockingIOError
     finally:
         other.close()
+
+
+def test_each_statement_is_rewritten_for_sqlite_once_and_runs_as_written():
+    from project.sqlite3.base import _qmark
+
+    _qmark.cache_clear()
+    with connection.cursor() as cursor:
+        for value in ("50", "75", "99"):
+            cursor.execute("SELECT %s || '%%', %s", [value, 1])
+            assert cursor.fetchone() == (f"{value}%", 1)
+        cursor.execute("SELECT %(name)s", {"name": "named"})  # Django's named style, rewritten as before
+        assert cursor.fetchone() == ("named",)
+    assert (_qmark.cache_info().misses, _qmark.cache_info().hits) == (1, 2)
