@@ -61,7 +61,7 @@ class _Insert:
 
     __slots__ = ("late", "objs", "params", "sql")
 
-    def __init__(self, objs, suffix="", late=(), instants=None):
+    def __init__(self, objs, suffix="", late=(), instants=None, unwritten=False):
         # The connection itself, not the `connection` proxy: each field's conversion asks it for its operations,
         # and every attribute read through the proxy looks the connection up again (a third of the conversion).
         db = connections[DEFAULT_DB_ALIAS]
@@ -72,8 +72,9 @@ class _Insert:
         for obj in objs:
             for field, attname, kind, key in fields:
                 value = getattr(obj, attname)
-                if (value is None and key and field.get_cached_value(obj, None) is not None) or attname in late:
-                    self.late.append((len(self.params), obj, field))
+                # `unwritten`: a key may refer to a row not written yet, then read when the statement runs.
+                if attname in late or (unwritten and value is None and key and field.get_cached_value(obj, None)):
+                    self.late.append((len(self.params), obj, field, kind))
                     self.params.append(None)
                 # A text, a number or a key as it is (half of a row's fields); the rest as Django converts them.
                 elif kind == _PLAIN and type(value) in _PLAIN_VALUES:
@@ -88,14 +89,17 @@ class _Insert:
     def values(self):
         """The statement's values, with those read now."""
         db = connections[DEFAULT_DB_ALIAS]
-        for index, obj, field in self.late:
-            if field.is_relation and getattr(obj, field.attname) is None:
-                related = field.get_cached_value(obj, default=None)
-                if related is not None:
-                    if related.pk is None:
-                        raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
-                    setattr(obj, field.attname, related.pk)
-            self.params[index] = field.get_db_prep_save(field.pre_save(obj, True), db)
+        for index, obj, field, kind in self.late:
+            value = getattr(obj, field.attname)
+            if value is None and field.is_relation and (related := field.get_cached_value(obj, None)) is not None:
+                if related.pk is None:
+                    raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
+                setattr(obj, field.name, related)  # as Django's save() does: the key, and the related row kept
+                value = related.pk
+            if kind == _PLAIN and type(value) in _PLAIN_VALUES:
+                self.params[index] = value
+            else:
+                self.params[index] = field.get_db_prep_save(field.pre_save(obj, True), db)
         return self.params
 
     def run(self):
@@ -215,13 +219,13 @@ def _close():
     _batch.pending = _batch.last = _batch.prepared = None
 
 
-def _by_model(pending):
+def _by_model(pending, unwritten=False):
     by_model = {}
     for objs, _then in pending:
         for obj in objs:
             by_model.setdefault(type(obj), []).append(obj)
     instants = {}
-    return [_Insert(group, instants=instants) for group in by_model.values()]
+    return [_Insert(group, instants=instants, unwritten=unwritten) for group in by_model.values()]
 
 
 @contextmanager
@@ -239,7 +243,7 @@ def prepared():
         yield batch
     finally:
         _close()
-    batch.inserts = _by_model(batch.pending)
+    batch.inserts = _by_model(batch.pending, unwritten=True)
 
 
 @contextmanager
