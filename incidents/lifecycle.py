@@ -175,6 +175,8 @@ def _new_incident(
     alert_count=0,
     urgency=None,
 ):
+    """The incident of `NewIncident(**fields)`, every field checked here (`actor_name` and `data` are its first
+    timeline entry's)."""
     now = at or timezone.now()
     return Incident(
         service=service,

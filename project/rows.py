@@ -94,8 +94,8 @@ class _Insert:
             if value is None and field.is_relation and (related := field.get_cached_value(obj, None)) is not None:
                 if related.pk is None:
                     raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
-                setattr(obj, field.name, related)  # as Django's save() does: the key, and the related row kept
                 value = related.pk
+                setattr(obj, field.attname, value)
             if kind == _PLAIN and type(value) in _PLAIN_VALUES:
                 self.params[index] = value
             else:

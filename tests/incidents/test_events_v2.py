@@ -86,6 +86,10 @@ def test_trigger_after_resolve_opens_a_new_incident(client, integration):
     trigger(client, integration, dedup_key="k")
     assert Incident.objects.count() == 2
     assert Incident.objects.open().count() == 1
+    # The key was open a moment ago: the trigger that finds it resolved opens the next incident all the same.
+    old, new = Incident.objects.order_by("pk")
+    assert (old.status, old.alert_count, new.status, new.alert_count) == ("resolved", 1, "triggered", 1)
+    assert list(new.alerts.values_list("action", flat=True)) == ["trigger"]
 
 
 def test_acknowledge_or_resolve_without_incident_is_recorded_not_refused(client, integration):
