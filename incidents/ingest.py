@@ -229,6 +229,8 @@ _seen_open = {}
 
 
 def _saw_open(key):
+    if connection.vendor != "sqlite":
+        return
     if len(_seen_open) >= 10_000:
         _seen_open.clear()
     _seen_open[key] = True

@@ -244,6 +244,11 @@ def open_or_join(new=None, *, look_first=True, _retries=3, **fields):
     return incident, True
 
 
+# A service's open incident with a key (parameters: the service's key, the dedup key), with the status written
+# in as the index of open incidents says it (see IncidentQuerySet.open).
+_OPEN_WITH_KEY = f"service_id = %s AND dedup_key = %s AND NOT (status = {OPEN_STATUS_SQL})"
+
+
 def join_open(service, dedup_key, *, at, count=1):
     """Count `count` alerts into the service's open incident with this key, if any, in one statement.
 
@@ -255,9 +260,7 @@ def join_open(service, dedup_key, *, at, count=1):
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET alert_count = alert_count + %s, last_alert_at = %s "  # noqa: S608 (no user input)
-            # The status written in, as the index of open incidents says it (see IncidentQuerySet.open).
-            f"WHERE service_id = %s AND dedup_key = %s AND NOT (status = {OPEN_STATUS_SQL}) "
-            "RETURNING id, number, status, alert_count",
+            f"WHERE {_OPEN_WITH_KEY} RETURNING id, number, status, alert_count",
             [count, connection.ops.adapt_datetimefield_value(at), service.pk, dedup_key],
         )
         row = cursor.fetchone()
@@ -281,8 +284,7 @@ def has_open(service, dedup_key):
     table = connection.ops.quote_name(Incident._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE service_id = %s AND dedup_key = %s "  # noqa: S608 (no user input)
-            f"AND NOT (status = {OPEN_STATUS_SQL}) LIMIT 1",
+            f"SELECT 1 FROM {table} WHERE {_OPEN_WITH_KEY} LIMIT 1",  # noqa: S608 (no user input)
             [service.pk, dedup_key],
         )
         return cursor.fetchone() is not None

@@ -198,15 +198,12 @@ class Batch:
 
 
 def write_soon(batch):
-    """Write a `prepared()` batch with the rows of the `together()` block (at once outside a block)."""
-    if getattr(_batch, "prepared", None) is not None:
-        _batch.prepared.append(batch)
+    """Write a `prepared()` batch with the rows of the `together()` block (outside a block, in one of its own)."""
+    if getattr(_batch, "prepared", None) is None:
+        with together():
+            write_soon(batch)
         return
-    for insert in batch.inserts:
-        _run(insert)
-    for _objs, then in batch.pending:
-        if then is not None:
-            then()
+    _batch.prepared.append(batch)
 
 
 def _open(pending, last, prepared):
