@@ -1,11 +1,12 @@
 """Writing rows in fewer round trips than the ORM's defaults allow."""
 
+import contextlib
 import datetime
 import functools
 import threading
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 
 _batch = threading.local()
 
@@ -90,23 +91,42 @@ class _Insert:
         """The statement's values, with those read now."""
         db = connections[DEFAULT_DB_ALIAS]
         for index, obj, field, kind in self.late:
-            value = getattr(obj, field.attname)
-            if value is None and field.is_relation and (related := field.get_cached_value(obj, None)) is not None:
-                if related.pk is None:
-                    raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
-                value = related.pk
-                setattr(obj, field.attname, value)
-            if kind == _PLAIN and type(value) in _PLAIN_VALUES:
-                self.params[index] = value
-            else:
-                self.params[index] = field.get_db_prep_save(field.pre_save(obj, True), db)
+            self.params[index] = _late_value(obj, field, kind, db)
         return self.params
+
+    def inlined(self, expression):
+        """The statement and its values, with the late values for which `expression(obj, field)` gives SQL
+        written as that SQL (read by the database) and the others read now."""
+        db = connections[DEFAULT_DB_ALIAS]
+        params, written = list(self.params), {}
+        for index, obj, field, kind in self.late:
+            if (sql := expression(obj, field)) is None:
+                params[index] = _late_value(obj, field, kind, db)
+            else:
+                written[index] = sql
+        if not written:
+            return self.sql, params
+        pieces = self.sql.split("%s")
+        sql = pieces[0] + "".join(written.get(index, "%s") + piece for index, piece in enumerate(pieces[1:]))
+        return sql, [value for index, value in enumerate(params) if index not in written]
 
     def run(self):
         """Run the statement; returns its rows (the keys of the rows written, in their order)."""
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self.values())
             return cursor.fetchall()
+
+
+def _late_value(obj, field, kind, db):
+    value = getattr(obj, field.attname)
+    if value is None and field.is_relation and (related := field.get_cached_value(obj, None)) is not None:
+        if related.pk is None:
+            raise ValueError(f"{obj._meta.label}.{field.name} refers to a row not written yet")
+        value = related.pk
+        setattr(obj, field.attname, value)
+    if kind == _PLAIN and type(value) in _PLAIN_VALUES:
+        return value
+    return field.get_db_prep_save(field.pre_save(obj, True), db)
 
 
 def _saved(obj, pk):
@@ -133,6 +153,73 @@ def insert_unless_taken(obj, *, built=None):
         return False
     _saved(obj, keys[0][0])
     return True
+
+
+def insert_with_rows(built, batch, *, before=(), late=None, after=()):
+    """PostgreSQL: INSERT a row unless taken (`built`, from `unless_taken()`) and the rows of a `prepared()`
+    batch that refer to it, their key to it read in the same statement; returns whether the row was written.
+
+    `before` and `after`: more writable CTEs, each `("name AS (…)", params)`, before the row (its `late`
+    fields, attname → SQL expression, may read them) and after the batch's (they may read the row's columns from
+    `inserted`). At least one row of the batch must refer to the row: when it is taken, that key is NULL, and
+    the statement fails on its NOT NULL column and writes nothing. Outside a transaction there is no BEGIN and
+    no COMMIT: one round trip; inside one, a savepoint of its own.
+    """
+    obj, late, quote = built.objs[0], late or {}, connection.ops.quote_name
+    parts, params = [], []
+    for sql, values in before:
+        parts.append(sql)
+        params += values
+    sql, values = built.inlined(lambda _obj, field: late.get(field.attname))
+    columns = [obj._meta.get_field(name) for name in late]
+    parts.append(f"inserted AS ({sql}{''.join(', ' + quote(field.column) for field in columns)})")
+    params += values
+    refers = False
+    for index, insert in enumerate(batch.inserts):
+        sql, values = insert.inlined(lambda _obj, field: _key_to(obj, _obj, field))
+        refers = refers or len(values) < len(insert.params)
+        parts.append(f"w{index} AS ({sql})")
+        params += values
+    if not refers:
+        raise ValueError(f"no row of the batch refers to the {obj._meta.label} row")
+    for sql, values in after:
+        parts.append(sql)
+        params += values
+    # Within one INSERT the keys come from the sequence in the order of the rows: sorted, they match the objects.
+    selected = [quote(obj._meta.pk.column)] + [quote(field.column) for field in columns]
+    for index, insert in enumerate(batch.inserts):
+        key = quote(insert.objs[0]._meta.pk.column)
+        selected.append(f"(SELECT array_agg({key} ORDER BY {key}) FROM w{index})")  # noqa: S608
+    statement = f"WITH {', '.join(parts)} SELECT {', '.join(selected)} FROM inserted"  # noqa: S608
+    try:
+        own = contextlib.nullcontext() if transaction.get_autocommit() else transaction.atomic()
+        with own, connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            row = cursor.fetchone()
+    except IntegrityError as error:
+        if getattr(error.__cause__, "sqlstate", None) == _NOT_NULL_VIOLATION:
+            return False
+        raise
+    _saved(obj, row[0])
+    for field, value in zip(columns, row[1 : 1 + len(columns)], strict=True):
+        setattr(obj, field.attname, value)
+    for insert, pks in zip(batch.inserts, row[1 + len(columns) :], strict=True):
+        for written, key in zip(insert.objs, pks, strict=True):
+            _saved(written, key)
+    for _objs, then in batch.pending:
+        if then is not None:
+            then()
+    return True
+
+
+_NOT_NULL_VIOLATION = "23502"
+
+
+def _key_to(obj, row, field):
+    """The SQL of `row`'s key to `obj`, the row of `insert_with_rows()`, or None (another late value)."""
+    if field.is_relation and field.get_cached_value(row, None) is obj:
+        return f"(SELECT {connection.ops.quote_name(obj._meta.pk.column)} FROM inserted)"  # noqa: S608
+    return None
 
 
 def _run(insert):

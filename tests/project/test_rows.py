@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.models import IncidentEvent, TimelineEntry
 from project import rows
+from tests.conftest import require_postgres
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,42 @@ def test_a_late_field_is_read_when_its_statement_runs(service):
     assert Incident.objects.get(pk=incident.pk).number == 4242
     again = Incident(service=service, dedup_key="numbered", title="Disk full", severity="SEV2")
     assert not rows.insert_unless_taken(again) and again.pk is None  # the open incident holds the key
+
+
+def test_a_row_and_the_prepared_rows_that_refer_to_it_are_one_statement_or_nothing_when_it_is_taken(service):
+    from incidents.models import Incident
+
+    require_postgres()  # one statement with writable CTEs
+
+    def prepare(incident, *messages):
+        with rows.prepared() as batch:
+            entries = rows.insert_soon([TimelineEntry(incident=incident, kind="note", message=m) for m in messages])
+            rows.insert_soon([IncidentEvent(incident=incident, kind="triggered")], then=lambda: seen.append(1))
+        return batch, entries
+
+    seen, late = [], {"title": "(SELECT 'from ' || value FROM source)"}
+    before = [("source AS (SELECT %s AS value)", ["the CTE before"])]
+    incident = Incident(service=service, dedup_key="once", title="", severity="SEV2")
+    batch, entries = prepare(incident, "a", "b")
+    statement = rows.unless_taken(incident, late=("title",))
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.insert_with_rows(statement, batch, before=before, late=late)
+    # (Inside the test's transaction, in a savepoint.)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SAVEPOINT", "WITH", "RELEASE"]
+    assert seen == [1]
+    assert Incident.objects.get(pk=incident.pk).title == incident.title == "from the CTE before"
+    stored = TimelineEntry.objects.filter(incident=incident).order_by("pk")
+    assert [(e.pk, e.message) for e in stored] == [(entries[0].pk, "a"), (entries[1].pk, "b")]
+
+    taken = Incident(service=service, dedup_key="once", title="", severity="SEV2")  # the open incident's key
+    batch, entries = prepare(taken, "lost")
+    count = (TimelineEntry.objects.count(), IncidentEvent.objects.count())
+    assert not rows.insert_with_rows(rows.unless_taken(taken, late=("title",)), batch, before=before, late=late)
+    assert taken.pk is None and entries[0].pk is None and seen == [1]
+    assert (TimelineEntry.objects.count(), IncidentEvent.objects.count()) == count
+
+    alone = Incident(service=service, dedup_key="alone", title="x", severity="SEV2")
+    with rows.prepared() as unrelated:
+        rows.insert_soon([entry(incident, "c")])
+    with pytest.raises(ValueError, match="no row of the batch refers"):
+        rows.insert_with_rows(rows.unless_taken(alone), unrelated)
