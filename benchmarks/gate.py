@@ -83,7 +83,7 @@ def seed(rng):
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from incidents import lifecycle
+    from incidents import opening
     from incidents.models import Integration, Service
     from releases.models import FreezeException, ReleaseWindow
 
@@ -142,7 +142,7 @@ def seed(rng):
     for window in with_everything:
         window.services.add(worst)
     with transaction.atomic():
-        lifecycle.open_or_join(service=services[7], dedup_key="bench", title="Checkout errors", severity="SEV2")
+        opening.open_or_join(service=services[7], dedup_key="bench", title="Checkout errors", severity="SEV2")
     for service in services[10:12]:
         exception = FreezeException.objects.create(
             reason="Bench", requested_by=ci, approved_by=boss, starts_at=now, ends_at=now + timedelta(days=30)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from incidents import lifecycle
+from incidents import lifecycle, opening
 from incidents.ingest import MAX_DEDUP_KEY, Outcome
 from incidents.models import Alert, Severity
 from project.text import one_line, plain_text
@@ -120,7 +120,7 @@ def parse(raw):
         fields = {
             "source": sender,
             "subject": subject,
-            "title": one_line(subject, lifecycle.MAX_TITLE),
+            "title": one_line(subject, opening.MAX_TITLE),
             "details": plain_text(_body(message)),
             "dedup_key": thread_key(message),
             "message_id": one_line(message["Message-ID"], 998),
@@ -136,7 +136,7 @@ def parse(raw):
     fields["resolve"] = bool(_RESOLVED.match(subject.strip()))
     if not fields["title"]:
         with translation.override(settings.LANGUAGE_CODE):
-            fields["title"] = one_line(gettext("E-mail from %(sender)s") % {"sender": sender}, lifecycle.MAX_TITLE)
+            fields["title"] = one_line(gettext("E-mail from %(sender)s") % {"sender": sender}, opening.MAX_TITLE)
     return fields
 
 
@@ -155,11 +155,11 @@ def process_email(integration, raw, *, now=None):
     with transaction.atomic():
         created = False
         if fields["resolve"]:
-            incident = lifecycle.lock_open(service, key)
+            incident = opening.lock_open(service, key)
             if incident is not None:
                 incident = lifecycle.resolve(incident, actor_name=integration.name)
         else:
-            incident, created = lifecycle.open_or_join(
+            incident, created = opening.open_or_join(
                 service=service,
                 dedup_key=key,
                 title=fields["title"],
@@ -171,7 +171,7 @@ def process_email(integration, raw, *, now=None):
                 at=now,
             )
             if not created:
-                lifecycle.record_alert_joined(incident, at=now)
+                opening.record_alert_joined(incident, at=now)
         Alert.objects.create(
             integration=integration,
             incident=incident,

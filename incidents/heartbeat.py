@@ -16,7 +16,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from incidents import lifecycle
+from incidents import lifecycle, opening
 from incidents.models import Alert, Integration, Severity
 from project.clock import get_zone
 
@@ -49,7 +49,7 @@ def ping(integration, *, now=None):
     with transaction.atomic():
         back = Integration.objects.filter(pk=integration.pk, heartbeat_missed=True)
         if back.update(heartbeat_missed=False, last_ping_at=now, heartbeat_due_at=due) == 1:
-            incident = lifecycle.lock_open(integration.service, dedup_key(integration))
+            incident = opening.lock_open(integration.service, dedup_key(integration))
             if incident is not None:
                 lifecycle.resolve(
                     incident, actor_name=integration.name, message=gettext_noop("Heartbeat received again"), params={}
@@ -80,7 +80,7 @@ def _missed(pk, now):
         since = integration.last_ping_at or integration.created_at
         key, text = dedup_key(integration), title(integration, since)
         data = {"last_ping_at": integration.last_ping_at.isoformat() if integration.last_ping_at else None}
-        incident, created = lifecycle.open_or_join(
+        incident, created = opening.open_or_join(
             service=integration.service,
             dedup_key=key,
             title=text,
@@ -91,7 +91,7 @@ def _missed(pk, now):
             at=now,
         )
         if not created:
-            lifecycle.record_alert_joined(incident, at=now)
+            opening.record_alert_joined(incident, at=now)
         Alert.objects.create(
             integration=integration,
             incident=incident,

@@ -17,8 +17,19 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from incidents import lifecycle, routing
-from incidents.models import OPEN_STATUS_SQL, AckChannel, Alert, Incident, Integration, Severity, Status
+from incidents import lifecycle, opening, routing
+from incidents.ingest_sql import (
+    COUNT_IF_UNCHANGED,
+    JOIN_AND_RECORD,
+    OPEN_GROUP,
+    READ_GROUP,
+    RECORD,
+    WRITE_ALERTS,
+    WRITE_IF_UNCHANGED,
+    positional,
+    statement,
+)
+from incidents.models import AckChannel, Alert, Incident, Integration, Severity, Status
 from project.clock import parse_timestamp
 from project.rawjson import EventRejected
 from project.text import one_line
@@ -132,7 +143,7 @@ def process_event_v2(integration, data, route=None):
         if outcome is not None:
             _log_accepted(integration, action, outcome)
             return outcome
-        new = lifecycle.NewIncident(
+        new = opening.NewIncident(
             service=service,
             dedup_key=dedup_key,
             title=route.title or event["summary"],
@@ -143,17 +154,23 @@ def process_event_v2(integration, data, route=None):
             at=now,
             urgency=route.urgency or None,
         )
+        # PostgreSQL: the incident, the rows it starts with and this alert in one statement.
+        incident = opening.open_at_once(new, after=[_recorded_with_new(alert)])
+        if incident is not None:
+            outcome = Outcome(dedup_key=dedup_key, incident=incident, created=True)
+            _log_accepted(integration, action, outcome)
+            return outcome
     with transaction.atomic():
         if trigger:
             # No open incident a moment ago: a concurrent creator's makes this trigger join theirs.
-            incident, created = lifecycle.open_or_join(new, look_first=False)
+            incident, created = opening.open_or_join(new, look_first=False)
             if not created:
-                lifecycle.record_alert_joined(incident, at=now)
+                opening.record_alert_joined(incident, at=now)
             if incident.dedup_key == dedup_key:
                 _saw_open((service.pk, dedup_key))
             outcome = Outcome(dedup_key=dedup_key, incident=incident, created=created)
         else:
-            incident = lifecycle.lock_open(service, dedup_key)
+            incident = opening.lock_open(service, dedup_key)
             if incident is not None:
                 if action == "acknowledge" and incident.status == Status.TRIGGERED:
                     incident = lifecycle.acknowledge(
@@ -178,23 +195,6 @@ def _log_accepted(integration, action, outcome):
     )
 
 
-RECORD = """
-INSERT INTO {alert} (integration_id, incident_id, dedup_key, action, summary, severity, source,
-                     fingerprint, status, payload, received_at)
-SELECT %(integration)s, {incident_id}, %(dedup_key)s, %(action)s, %(summary)s, %(severity)s, %(source)s,
-       '', '', %(payload)s{jsonb}, %(at)s {joined}
-"""
-# PostgreSQL: join the open incident and keep the alert in one atomic statement.
-JOIN_AND_RECORD = """
-WITH joined AS (
-    UPDATE {incident} SET alert_count = alert_count + 1, last_alert_at = %(at)s
-    WHERE service_id = %(service)s AND dedup_key = %(dedup_key)s AND status <> 'resolved'
-    RETURNING id, number, status
-), recorded AS ({record} RETURNING incident_id)
-SELECT joined.id, joined.number, joined.status FROM joined JOIN recorded ON recorded.incident_id = joined.id
-"""
-
-
 def _join(service, alert, now):
     """Most triggers of an alert storm join an open incident: one statement on PostgreSQL. On SQLite, a read
     first (readers do not wait for the writer): a trigger that opens an incident builds it before its
@@ -202,19 +202,19 @@ def _join(service, alert, now):
     to join."""
     dedup_key = alert["dedup_key"]
     if connection.vendor == "postgresql":
-        record = _sql(RECORD, incident_id="id", joined="FROM joined")
+        record = statement(RECORD, incident_id="id", joined="FROM joined")
         with connection.cursor() as cursor:
-            cursor.execute(_sql(JOIN_AND_RECORD, record=record), {**alert, "service": service.pk})
+            cursor.execute(statement(JOIN_AND_RECORD, record=record), {**alert, "service": service.pk})
             row = cursor.fetchone()
         if row is None:
             return None
         incident = Incident(pk=row[0], number=row[1], status=row[2], service=service, dedup_key=dedup_key)
         return Outcome(dedup_key=dedup_key, incident=incident)
     key = (service.pk, dedup_key)
-    if key not in _seen_open and not lifecycle.has_open(service, dedup_key):
+    if key not in _seen_open and not opening.has_open(service, dedup_key):
         return None
     with transaction.atomic():
-        incident = lifecycle.join_open(service, dedup_key, at=now)
+        incident = opening.join_open(service, dedup_key, at=now)
         if incident is None:  # resolved since
             _seen_open.pop(key, None)
             return None
@@ -236,10 +236,16 @@ def _saw_open(key):
     _seen_open[key] = True
 
 
+def _recorded_with_new(alert):
+    """The writable CTE that keeps the alert with its new incident's statement (see opening.open_at_once)."""
+    sql, names = positional(statement(RECORD, incident_id="id", joined="FROM inserted"))
+    return f"recorded AS ({sql})", [alert[name] for name in names]
+
+
 def _record(alert, incident):
     with connection.cursor() as cursor:
         incident_id = incident.pk if incident else None
-        cursor.execute(_sql(RECORD, incident_id="%(incident)s", joined=""), {**alert, "incident": incident_id})
+        cursor.execute(statement(RECORD, incident_id="%(incident)s", joined=""), {**alert, "incident": incident_id})
 
 
 # --- Prometheus Alertmanager webhook ------------------------------------------
@@ -338,11 +344,11 @@ def process_alertmanager(integration, data, route=None):
             return _accepted(integration, data, seen.incident, created=False, new_alerts=new_alerts)
     with transaction.atomic():
         # A group seen with no open incident skips the lookup: a concurrent creator makes this trigger join theirs.
-        incident = lifecycle.lock_open(service, dedup_key) if seen is not None or not firing else None
+        incident = opening.lock_open(service, dedup_key) if seen is not None or not firing else None
         created = False
         if incident is None and firing:
             annotations = data.get("commonAnnotations") or {}
-            incident, created = lifecycle.open_or_join(
+            incident, created = opening.open_or_join(
                 service=service,
                 dedup_key=dedup_key,
                 title=_alertmanager_title(data),
@@ -376,7 +382,7 @@ def process_alertmanager(integration, data, route=None):
         _write_alerts(integration, incident, rows, now)
         new_alerts = sum(1 for row in rows if row["fingerprint"] not in stored)
         if new_alerts and incident.is_open and not created:
-            lifecycle.record_alert_joined(incident, at=now, count=new_alerts)
+            opening.record_alert_joined(incident, at=now, count=new_alerts)
         # A group merged into another incident (see lifecycle.merge) leaves that incident's title alone.
         if incident.is_open and firing and not created and incident.dedup_key == dedup_key:
             _refresh_details(incident, data)
@@ -443,81 +449,11 @@ def _changed_rows(data, alerts, stored):
     return rows
 
 
-# The SQL of the alert storm's hot path: a group's alerts are found through the (incident, fingerprint) unique
-# index, whose condition the queries repeat word for word so that both databases use it; the fingerprints and
-# the rows to write go as one JSON or array parameter, whatever their number.
-_VENDOR_SQL = {
-    "postgresql": {
-        "in_fingerprints": "= ANY(%(fingerprints)s)",
-        "jsonb": "::jsonb",
-        "stored_alert": "a.payload -> 'alert'",
-        "rows": (
-            "FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(fingerprint text, action text, status text, "
-            "summary text, severity text, source text, payload jsonb)"
-        ),
-        "row": "r.{}",
-    },
-    "sqlite": {
-        "in_fingerprints": "IN (SELECT value FROM json_each(%(fingerprints)s))",
-        "jsonb": "",
-        "stored_alert": "json_extract(a.payload, '$.alert')",
-        "rows": "FROM json_each(%(rows)s) AS r",
-        "row": "json_extract(r.value, '$.{}')",
-    },
-}
-
-READ_GROUP = """
-SELECT i.id, i.number, i.status, i.alert_count,
-       COALESCE(%(title)s, i.title) = i.title AND COALESCE(%(description)s, i.description) = i.description,
-       a.fingerprint, a.status, a.summary, a.severity, a.source, {stored_alert}
-FROM {incident} i LEFT JOIN {alert} a
-  ON a.incident_id = i.id AND NOT (a.fingerprint = '') AND a.fingerprint {in_fingerprints}
-WHERE {where}
-"""
-OPEN_GROUP = f"i.service_id = %(service)s AND i.dedup_key = %(dedup_key)s AND NOT (i.status = {OPEN_STATUS_SQL})"
-
-WRITE_ALERTS = """
-INSERT INTO {alert} (integration_id, incident_id, dedup_key, received_at,
-                     fingerprint, action, status, summary, severity, source, payload)
-SELECT %(integration)s, %(incident)s, %(dedup_key)s, %(at)s, {columns}
-{rows} WHERE {where}
-ON CONFLICT (incident_id, fingerprint) WHERE NOT (fingerprint = '') DO UPDATE SET
-    status = excluded.status, summary = excluded.summary, severity = excluded.severity,
-    source = excluded.source, payload = excluded.payload, received_at = excluded.received_at
-"""
-ROW_COLUMNS = ("fingerprint", "action", "status", "summary", "severity", "source", "payload")
-# Count the new alerts in if the incident is open and still has the alert count it had when read.
-COUNT_IF_UNCHANGED = """
-UPDATE {incident} SET alert_count = alert_count + %(count)s,
-    last_alert_at = CASE WHEN %(count)s > 0 THEN %(at)s ELSE last_alert_at END
-WHERE id = %(incident)s AND alert_count = %(seen)s AND NOT (status = 'resolved')
-"""
-# PostgreSQL: that and the rows, in one statement.
-WRITE_IF_UNCHANGED = "WITH joined AS ({count} RETURNING id), written AS ({write}) SELECT count(*) FROM joined"
-
-
-def _sql(template, where="", **parts):
-    return _vendor_sql(connection.vendor, template, where, tuple(sorted(parts.items())))
-
-
-@functools.cache  # a handful of statements per database, built once per process instead of once per request
-def _vendor_sql(vendor_name, template, where, parts):
-    vendor, parts = _VENDOR_SQL[vendor_name], dict(parts)
-    return template.format(
-        where=where,
-        incident=connection.ops.quote_name(Incident._meta.db_table),
-        alert=connection.ops.quote_name(Alert._meta.db_table),
-        columns=", ".join(vendor["row"].format(name) for name in ROW_COLUMNS),
-        **vendor,
-        **parts,
-    )
-
-
 def _new_details(data):
     """The title and description a firing notification gives its incident (None: it gives none)."""
     annotations = data.get("commonAnnotations") or {}
     summary, description = annotations.get("summary"), annotations.get("description")
-    title = one_line(summary, lifecycle.MAX_TITLE) if isinstance(summary, str) and summary.strip() else None
+    title = one_line(summary, opening.MAX_TITLE) if isinstance(summary, str) and summary.strip() else None
     return title or None, description if isinstance(description, str) and description.strip() else None
 
 
@@ -528,7 +464,7 @@ def _read_group(alerts, details=(None, None), **where):
     fingerprints = list(alerts) if connection.vendor == "postgresql" else json.dumps(list(alerts))
     params = {"fingerprints": fingerprints, "title": title, "description": description, **where}
     with connection.cursor() as cursor:
-        cursor.execute(_sql(READ_GROUP, "i.id = %(incident)s" if "incident" in where else OPEN_GROUP), params)
+        cursor.execute(statement(READ_GROUP, "i.id = %(incident)s" if "incident" in where else OPEN_GROUP), params)
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -548,7 +484,7 @@ def _write_alerts(integration, incident, rows, now):
     """Insert the new alerts and update the changed ones, in one statement."""
     if rows:
         with connection.cursor() as cursor:
-            cursor.execute(_sql(WRITE_ALERTS, "true"), _alert_params(integration, incident, rows, now))
+            cursor.execute(statement(WRITE_ALERTS, "true"), _alert_params(integration, incident, rows, now))
 
 
 def _write_if_unchanged(integration, seen, rows, count, now):
@@ -557,15 +493,15 @@ def _write_if_unchanged(integration, seen, rows, count, now):
     that change); on PostgreSQL in one statement. Returns whether it wrote."""
     params = {**_alert_params(integration, seen.incident, rows, now), "count": count, "seen": seen.incident.alert_count}
     if connection.vendor == "postgresql":
-        write = _sql(WRITE_ALERTS, "EXISTS (SELECT FROM joined)")
+        write = statement(WRITE_ALERTS, "EXISTS (SELECT FROM joined)")
         with connection.cursor() as cursor:
-            cursor.execute(_sql(WRITE_IF_UNCHANGED, count=_sql(COUNT_IF_UNCHANGED), write=write), params)
+            cursor.execute(statement(WRITE_IF_UNCHANGED, count=statement(COUNT_IF_UNCHANGED), write=write), params)
             return cursor.fetchone()[0] == 1
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_sql(COUNT_IF_UNCHANGED), params)
+        cursor.execute(statement(COUNT_IF_UNCHANGED), params)
         counted = cursor.rowcount == 1
         if counted:
-            cursor.execute(_sql(WRITE_ALERTS, "true"), params)
+            cursor.execute(statement(WRITE_ALERTS, "true"), params)
     return counted
 
 

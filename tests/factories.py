@@ -60,10 +60,10 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         from django.db import transaction
 
-        from incidents import lifecycle
+        from incidents import opening
 
         with transaction.atomic():
-            incident, _created = lifecycle.open_or_join(
+            incident, _created = opening.open_or_join(
                 service=kwargs["service"],
                 dedup_key=kwargs["dedup_key"],
                 title=kwargs["title"],

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from incidents import ingest
+from incidents import ingest, ingest_sql
 from incidents.models import Alert, Incident, IncidentCounter
 from tests.conftest import require_postgres
 from tests.incidents.test_alertmanager_webhook import GROUP_KEY, firing_alert, notification, post
@@ -116,7 +116,7 @@ def test_the_alerts_of_a_group_are_found_through_the_fingerprint_index(client, a
     with connection.cursor() as cursor:
         if postgres:
             cursor.execute(f"ANALYZE {ALERT_TABLE}")
-        sql = ingest._sql(ingest.READ_GROUP, ingest.OPEN_GROUP)
+        sql = ingest_sql.statement(ingest_sql.READ_GROUP, ingest_sql.OPEN_GROUP)
         fingerprints = ["fp00001", "new"] if postgres else '["fp00001", "new"]'
         params = {"service": incident.service_id, "dedup_key": incident.dedup_key, "fingerprints": fingerprints}
         cursor.execute(
