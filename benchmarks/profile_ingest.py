@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/profile_ingest.py                         # PostgreSQL + Redis, new key each
     .venv/bin/python benchmarks/profile_ingest.py --database sqlite       # SQLite + ORM broker
+    .venv/bin/python benchmarks/profile_ingest.py --phase max             # triggers over 100 keys: joins
     .venv/bin/python benchmarks/profile_ingest.py --bare                  # the bare view, for comparison
     .venv/bin/python benchmarks/profile_ingest.py --no-profile            # CPU ms / request only
     .venv/bin/python benchmarks/profile_ingest.py --database sqlite --hold  # only while the write lock is held
@@ -43,7 +44,9 @@ def parse_args():
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/piquet_prof")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--phase", default="unique", help="unique (with a call chain) or unique-nochain")
+    parser.add_argument(
+        "--phase", default="unique", help="unique (with a call chain), unique-nochain or max (triggers over 100 keys)"
+    )
     parser.add_argument("--bare", action="store_true", help="post to the bare view instead")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--cpu", action="store_true", help="profile CPU time (waits on the database not counted)")
@@ -146,7 +149,8 @@ def main():
     statuses = {}
 
     def post(index):
-        body = (TRIGGER % (key, f"prof-{run}-{index}", index)).encode()
+        dedup_key = f"prof-{run}-{index % 100 if args.phase == 'max' else index}"
+        body = (TRIGGER % (key, dedup_key, index)).encode()
         status = []
         chunks = handler(environ_for(path, body), lambda s, headers, exc_info=None: status.append(s))
         b"".join(chunks)

@@ -208,7 +208,7 @@ def _join(service, alert, now):
             row = cursor.fetchone()
         if row is None:
             return None
-        incident = Incident(pk=row[0], number=row[1], status=row[2], service=service, dedup_key=dedup_key)
+        incident = opening.partial(service, id=row[0], number=row[1], status=row[2], dedup_key=dedup_key)
         return Outcome(dedup_key=dedup_key, incident=incident)
     key = (service.pk, dedup_key)
     if key not in _seen_open and not opening.has_open(service, dedup_key):

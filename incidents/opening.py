@@ -7,10 +7,11 @@ statement. Incident numbers come from one counter row, locked until the
 incident's transaction commits (see IncidentCounter).
 """
 
+import functools
 import logging
 
-from django.db import IntegrityError, connection
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection
+from django.db.models import DEFERRED, F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -272,15 +273,24 @@ def join_open(service, dedup_key, *, at, count=1):
     if row is None:
         return None
     pk, number, status, alert_count = row
-    return Incident(
-        pk=pk,
-        number=number,
-        status=status,
-        alert_count=alert_count,
-        last_alert_at=at,
-        service=service,
-        dedup_key=dedup_key,
+    return partial(
+        service, id=pk, number=number, status=status, alert_count=alert_count, last_alert_at=at, dedup_key=dedup_key
     )
+
+
+def partial(service, **values):
+    """The service's incident as far as its row was just read or written (`values`, by attribute name); any
+    other field is read from the database if it is used."""
+    names = _attnames()
+    incident = Incident.from_db(DEFAULT_DB_ALIAS, names, [values.get(name, DEFERRED) for name in names])
+    incident.service_id = service.pk
+    Incident.service.field.set_cached_value(incident, service)
+    return incident
+
+
+@functools.cache
+def _attnames():
+    return tuple(field.attname for field in Incident._meta.concrete_fields)
 
 
 def has_open(service, dedup_key):

@@ -10,7 +10,6 @@ from django.http import JsonResponse
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from project.jsonbody import parse_json
@@ -27,13 +26,18 @@ class EventRejected(Exception):
         self.retry_after = retry_after
 
 
+def answer(data, status=200):
+    """A RawJSONView handler's answer: plain JSON, without DRF's Response and its rendering."""
+    return JsonResponse(data, status=status)
+
+
 class RawJSONView(APIView):
     """Reads the body itself: size limit, content type and JSON errors as JSON answers.
 
     Monitoring tools post here in bursts, so the request skips DRF's
     negotiation, authentication and rendering (the integration key is the
-    credential): a handler gets Django's request and its Response is written
-    as plain JSON. DRF still describes these views in the OpenAPI schema.
+    credential): a handler gets Django's request and returns `answer(…)`,
+    plain JSON. DRF still describes these views in the OpenAPI schema.
     """
 
     authentication_classes = []
@@ -62,8 +66,6 @@ class RawJSONView(APIView):
             if exc.retry_after:
                 response["Retry-After"] = str(exc.retry_after)
             return response
-        if isinstance(result, Response):
-            return JsonResponse(result.data, status=result.status_code)
         return result
 
     def read_json(self, request):

@@ -10,14 +10,13 @@ from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.response import Response
 
 from incidents import heartbeat, ingest, webhook
 from incidents.ingest import integration_for
 from incidents.models import Integration
 from project import ratelimits
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
-from project.rawjson import EventRejected, RawJSONView
+from project.rawjson import EventRejected, RawJSONView, answer
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class EventsV2View(RawJSONView):
             outcome = ingest.process_event_v2(integration, data)
         except ingest.InvalidEvent as exc:
             raise EventRejected(400, "Event object is invalid", exc.errors) from None
-        return Response(
+        return answer(
             {"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key},
             status=status.HTTP_202_ACCEPTED,
         )
@@ -113,7 +112,7 @@ class AlertmanagerView(RawJSONView):
             outcome = ingest.process_alertmanager(integration, data)
         except ingest.InvalidEvent as exc:
             raise EventRejected(400, "Notification is invalid", exc.errors) from None
-        return Response(
+        return answer(
             {
                 "status": "success",
                 "message": "Notification processed",
@@ -159,7 +158,7 @@ class WebhookView(RawJSONView):
             outcome = webhook.process_webhook(integration, data)
         except ingest.InvalidEvent as exc:
             raise EventRejected(400, gettext("The body is invalid."), exc.errors) from None
-        return Response(
+        return answer(
             {
                 "status": "success",
                 "message": "Event processed",
@@ -206,7 +205,7 @@ class HeartbeatView(RawJSONView):
         """Record a ping (GET works too, for the simplest cron line); a body, if any, is ignored."""
         integration = accepted_key(key, Integration.Kind.HEARTBEAT)
         due = heartbeat.ping(integration)
-        return Response({"status": "success", "message": "Ping recorded", "next_expected_before": due.isoformat()})
+        return answer({"status": "success", "message": "Ping recorded", "next_expected_before": due.isoformat()})
 
     @extend_schema(
         operation_id="heartbeat_ping_get", request=None, responses=HEARTBEAT_RESPONSES, tags=["events"], auth=[]

@@ -14,7 +14,7 @@ from incidents.models import Integration
 from people.api.teams import TeamScopedViewSet
 from project.clock import parse_timestamp
 from project.rawjson import ERROR_SCHEMA as EVENT_ERROR
-from project.rawjson import EventRejected, RawJSONView
+from project.rawjson import EventRejected, RawJSONView, answer
 from releases import approvals, deployments, gate
 from releases.api import auth
 from releases.api.serializers import (
@@ -214,7 +214,7 @@ class ChangeEventView(RawJSONView):
         deployments.record_deployment(
             service=integration.service, integration=integration, source="change_event", **fields
         )
-        return Response({"status": "success", "message": "Change event processed"}, status=status.HTTP_202_ACCEPTED)
+        return answer({"status": "success", "message": "Change event processed"}, status=status.HTTP_202_ACCEPTED)
 
 
 def parse_change_event(data):
