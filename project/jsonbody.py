@@ -6,6 +6,10 @@ import re
 
 MAX_DEPTH = 64  # nesting levels of a body; deeper is refused
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A NUL or a lone surrogate in a UTF-8 JSON text (one without NUL bytes: UTF-16 and UTF-32 texts have them) is
+# an escape or a surrogate's bytes (which the parser lets through). A backslash before `\u` may make a false
+# alarm, never a miss.
+_UNSTORABLE_TEXT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
 
 
 def _reject_constant(name):
@@ -50,7 +54,20 @@ def parse_json(body):
         raise ValueError(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
     except ValueError as exc:
         raise ValueError(f"The body is not valid JSON: {exc}.") from None
+    if _surely_storable(body):
+        return data
     reason = unstorable(data)
     if reason:
         raise ValueError(reason)
     return data
+
+
+def _surely_storable(body):
+    """Whether the body's text alone shows that `unstorable` would find nothing (most bodies, without walking
+    through every value): nesting deeper than MAX_DEPTH needs more brackets than MAX_DEPTH."""
+    return (
+        isinstance(body, bytes)
+        and b"\x00" not in body
+        and body.count(b"[") + body.count(b"{") <= MAX_DEPTH
+        and not _UNSTORABLE_TEXT.search(body)
+    )
