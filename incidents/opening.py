@@ -230,12 +230,14 @@ def open_at_once(new, *, after=()):
     if connection.vendor != "postgresql" or incident.service_id in services_with_aliases():
         return None
     counter = connection.ops.quote_name(IncidentCounter._meta.db_table)
-    taken = f"taken AS (UPDATE {counter} SET value = value + 1 WHERE id = 1 RETURNING value)"  # noqa: S608
+    # The counter's row, made by the first number if it is missing: a committed incident always has its number.
+    taken = (
+        f"taken AS (INSERT INTO {counter} (id, value) VALUES (1, 1) "  # noqa: S608
+        f"ON CONFLICT (id) DO UPDATE SET value = {counter}.value + 1 RETURNING value)"
+    )
     number = {"number": "(SELECT value FROM taken)"}
     if not rows.insert_with_rows(new.statement, new.rows, before=[(taken, [])], late=number, after=after):
         return None
-    if incident.number is None:  # no counter row yet
-        _numbered(incident, [])
     _log_triggered(incident)
     return incident
 

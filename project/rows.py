@@ -161,9 +161,9 @@ def insert_with_rows(built, batch, *, before=(), late=None, after=()):
 
     `before` and `after`: more writable CTEs, each `("name AS (…)", params)`, before the row (its `late`
     fields, attname → SQL expression, may read them) and after the batch's (they may read the row's columns from
-    `inserted`). At least one row of the batch must refer to the row: when it is taken, that key is NULL, and
-    the statement fails on its NOT NULL column and writes nothing. Outside a transaction there is no BEGIN and
-    no COMMIT: one round trip; inside one, a savepoint of its own.
+    `inserted`). At least one row of the batch must refer to the row with a NOT NULL key: when the row is
+    taken, that key is NULL, and the statement fails on it and writes nothing (any other error is raised).
+    Outside a transaction there is no BEGIN and no COMMIT: one round trip; inside one, a savepoint of its own.
     """
     obj, late, quote = built.objs[0], late or {}, connection.ops.quote_name
     parts, params = [], []
@@ -174,14 +174,21 @@ def insert_with_rows(built, batch, *, before=(), late=None, after=()):
     columns = [obj._meta.get_field(name) for name in late]
     parts.append(f"inserted AS ({sql}{''.join(', ' + quote(field.column) for field in columns)})")
     params += values
-    refers = False
+    keys_to = set()  # (table, column) of the NOT NULL keys to the row, which are NULL when it is taken
+
+    def key_to(row, field):
+        if not (field.is_relation and field.get_cached_value(row, None) is obj):
+            return None
+        if not field.null:
+            keys_to.add((row._meta.db_table, field.column))
+        return f"(SELECT {quote(obj._meta.pk.column)} FROM inserted)"  # noqa: S608
+
     for index, insert in enumerate(batch.inserts):
-        sql, values = insert.inlined(lambda _obj, field: _key_to(obj, _obj, field))
-        refers = refers or len(values) < len(insert.params)
+        sql, values = insert.inlined(key_to)
         parts.append(f"w{index} AS ({sql})")
         params += values
-    if not refers:
-        raise ValueError(f"no row of the batch refers to the {obj._meta.label} row")
+    if not keys_to:
+        raise ValueError(f"no row of the batch refers to the {obj._meta.label} row with a NOT NULL key")
     for sql, values in after:
         parts.append(sql)
         params += values
@@ -197,7 +204,8 @@ def insert_with_rows(built, batch, *, before=(), late=None, after=()):
             cursor.execute(statement, params)
             row = cursor.fetchone()
     except IntegrityError as error:
-        if getattr(error.__cause__, "sqlstate", None) == _NOT_NULL_VIOLATION:
+        diag = getattr(error.__cause__, "diag", None)
+        if diag is not None and diag.sqlstate == _NOT_NULL_VIOLATION and (diag.table_name, diag.column_name) in keys_to:
             return False
         raise
     _saved(obj, row[0])
@@ -213,13 +221,6 @@ def insert_with_rows(built, batch, *, before=(), late=None, after=()):
 
 
 _NOT_NULL_VIOLATION = "23502"
-
-
-def _key_to(obj, row, field):
-    """The SQL of `row`'s key to `obj`, the row of `insert_with_rows()`, or None (another late value)."""
-    if field.is_relation and field.get_cached_value(row, None) is obj:
-        return f"(SELECT {connection.ops.quote_name(obj._meta.pk.column)} FROM inserted)"  # noqa: S608
-    return None
 
 
 def _run(insert):

@@ -118,3 +118,18 @@ def test_a_row_and_the_prepared_rows_that_refer_to_it_are_one_statement_or_nothi
         rows.insert_soon([entry(incident, "c")])
     with pytest.raises(ValueError, match="no row of the batch refers"):
         rows.insert_with_rows(rows.unless_taken(alone), unrelated)
+
+
+def test_another_not_null_violation_in_the_one_statement_is_raised(service):
+    from django.db import IntegrityError
+
+    from incidents.models import Incident
+
+    require_postgres()
+    incident = Incident(service=service, dedup_key="broken", title="Disk full", severity="SEV2")
+    with rows.prepared() as batch:
+        rows.insert_soon([TimelineEntry(incident=incident, kind="note", message="a")])
+        rows.insert_soon([TimelineEntry(incident=incident, kind="note", message=None)])  # NOT NULL: not the key
+    with pytest.raises(IntegrityError):
+        rows.insert_with_rows(rows.unless_taken(incident), batch)
+    assert not Incident.objects.filter(dedup_key="broken").exists()
