@@ -27,6 +27,7 @@ from incidents.models import (
     TimelineEntry,
     Urgency,
 )
+from project import rows
 from project.api import ConflictError
 from project.text import one_line
 
@@ -59,16 +60,17 @@ def declare(*, service, title, by, severity=Severity.SEV2, description=""):
             urgency=service.urgency_for(severity),
             created_at=now,
         )
-        _write(
-            incident,
-            TimelineEntry.Kind.DECLARED,
-            gettext_noop("Declared: %(title)s"),
-            params={"title": incident.title},
-            by=by,
-            at=now,
-        )
-        opening.begin(incident, now=now)
-        opening.give_number(incident)
+        with rows.together():  # on PostgreSQL one statement: timeline entries, escalation, event, number
+            _write(
+                incident,
+                TimelineEntry.Kind.DECLARED,
+                gettext_noop("Declared: %(title)s"),
+                params={"title": incident.title},
+                by=by,
+                at=now,
+            )
+            opening.begin(incident, now=now)
+            opening.give_number(incident)  # the block's last write
     logger.info("incident declared number=%s service=%s by=%s", incident.number, service.slug, by)
     return incident
 

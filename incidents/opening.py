@@ -30,7 +30,7 @@ from project import rows
 from project.rows import insert_unless_taken
 from project.text import one_line
 
-logger = logging.getLogger("incidents.lifecycle")
+logger = logging.getLogger(__name__)
 
 MAX_TITLE = 1024  # a title is one line: the alert's own text stays in its payload
 

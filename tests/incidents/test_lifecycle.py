@@ -183,3 +183,26 @@ def test_a_new_incident_built_before_its_transaction_joins_one_opened_meanwhile_
     assert list(opened.timeline.values_list("kind", flat=True)) == ["triggered", "escalation"]
     assert Escalation.objects.get(incident=opened).next_at == opened.created_at
     assert IncidentEvent.objects.filter(incident=opened, kind="triggered").count() == 1
+
+
+def test_a_declared_incident_writes_what_it_starts_with_and_its_number_together(service):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Escalation, IncidentEvent
+    from rotations.models import EscalationPolicy
+
+    service.escalation_policy = EscalationPolicy.objects.create(name="Website on call")
+    service.save()
+    before = IncidentFactory(service=service).number
+    with CaptureQueriesContext(connection) as queries:
+        declared = lifecycle.declare(service=service, title="By hand", by=None)
+    declared.refresh_from_db()
+    assert declared.number == before + 1
+    assert list(declared.timeline.values_list("kind", flat=True)) == ["declared", "escalation"]
+    assert Escalation.objects.filter(incident=declared).count() == 1
+    assert IncidentEvent.objects.filter(incident=declared, kind="triggered").count() == 1
+    if connection.vendor == "postgresql":
+        # The incident; then its timeline entries, escalation, event and number in one statement.
+        writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "WITH", "UPDATE"))]
+        assert len(writes) == 2, writes
